@@ -1,0 +1,67 @@
+# The two commands that matter: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+STAMP := $(VENV)/.installed
+BENCH ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench install system-deps messages migrate demo clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) demo_data
+
+## make run: set up, migrate, load demo data, start web + Celery worker + beat (Ctrl-C stops all).
+run: system-deps install
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) demo_data
+	@echo "Serving http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+
+## make test: the whole pytest suite (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL are set).
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## make bench [BENCH=name]: print `bench <name>.<figure>: <value> <unit>` lines.
+bench: install
+	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python -m benchmarks $(BENCH)
+
+## make messages: refresh and compile the translation catalogues (needs GNU gettext).
+## The site shell (portal/ and templates/) uses locale/; each app keeps its own <app>/locale/.
+APPS := registration payments learning exams certificates
+messages: install
+	$(MANAGE) makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=tests \
+		--ignore=benchmarks $(foreach a,$(APPS),--ignore=$(a))
+	for a in $(APPS); do (cd $$a && mkdir -p locale && ../$(BIN)/django-admin makemessages -l zh_Hans -l en --no-obsolete); done
+	$(MANAGE) compilemessages --ignore=.venv
+
+clean:
+	rm -rf var/celery var/static

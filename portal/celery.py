@@ -1,0 +1,34 @@
+"""The Celery application. Settings come from Django settings (``CELERY_*``)."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The periodic jobs of the whole pipeline, in code. Each app's jobs are listed here by task name.
+BEAT_SCHEDULE = {
+    "portal-clear-expired-sessions": {
+        "task": "portal.tasks.sessions_clear",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+@app.on_after_configure.connect
+def _ensure_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
+    """The filesystem transport needs its folders to exist before a worker or producer starts."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    backend = sender.conf.result_backend or ""
+    if isinstance(backend, str) and backend.startswith("file://"):
+        Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,5 @@
+from .selectors import association_get
+
+
+def portal(request) -> dict:
+    return {"association": association_get()}

@@ -1,0 +1,143 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .validators import mobile_normalize, mobile_validate
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Log-in accepts "+86 138-1234-5678" as well as "13812345678".
+        return self.get(**{self.model.USERNAME_FIELD: mobile_normalize(username)})
+
+    def _create(self, mobile: str, name: str, password: str | None, **extra):
+        user = self.model(mobile=mobile_validate(mobile), name=name, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, mobile: str, name: str = "", password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(mobile, name, password, **extra)
+
+    def create_superuser(self, mobile: str, name: str = "", password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create(mobile, name, password, **extra)
+
+
+def _validate_mobile_field(value: str) -> None:
+    if mobile_validate(value) != value:
+        raise ValidationError(_("Store the mobile number as 11 digits."), code="mobile_not_normalised")
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: trainees and staff alike log in with their own mainland mobile number."""
+
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=11,
+        unique=True,
+        validators=[_validate_mobile_field],
+        help_text=_("11-digit mainland China mobile number; it is the login name."),
+        error_messages={"unique": _("An account with this mobile number already exists.")},
+    )
+    name = models.CharField(_("name"), max_length=50)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    is_staff = models.BooleanField(
+        _("staff status"), default=False, help_text=_("Can log in to the administration site.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "mobile"
+    REQUIRED_FIELDS = ["name"]
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mobile})" if self.name else self.mobile
+
+    def clean(self) -> None:
+        super().clean()
+        self.mobile = mobile_normalize(self.mobile)
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name
+
+
+class Association(models.Model):
+    """The association running the portal (one row), editable by staff in admin."""
+
+    name = models.CharField(_("association name"), max_length=100)
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    certificate_issuer = models.CharField(
+        _("certificate issuer"), max_length=100, help_text=_("Body that issues the training certificates.")
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
+
+    class Meta:
+        verbose_name = _("association")
+        verbose_name_plural = _("association")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditEntry(models.Model):
+    """One row per staff action or status change: who, when, what, old and new value, address.
+
+    Written by services in the same transaction as the change; read-only in admin.
+    """
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_repr = models.CharField(_("actor (as it was)"), max_length=120, blank=True)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType, verbose_name=_("object type"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    target_id = models.CharField(_("object id"), max_length=64, blank=True)
+    target_repr = models.CharField(_("object"), max_length=200, blank=True)
+    old_value = models.JSONField(_("old value"), null=True, blank=True)
+    new_value = models.JSONField(_("new value"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr or '-'} {self.action}"

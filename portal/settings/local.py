@@ -1,0 +1,8 @@
+"""Local development: ``make run``. Needs nothing set; SQLite and the filesystem broker by default."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="local-development-only-not-secret-6c1f0e9a")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

@@ -1,0 +1,42 @@
+"""Settings for pytest. SQLite and the in-process (eager) Celery unless the environment points
+``DATABASE_URL`` / ``CELERY_BROKER_URL`` at the real services."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import STORAGES, env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-7d3e"
+ALLOWED_HOSTS = ["*"]
+
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///:memory:")}
+DATABASES["default"]["TEST"] = (
+    {"NAME": env("TEST_DATABASE_NAME", default=None)} if env("TEST_DATABASE_NAME", default=None) else {}
+)
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+_tmp = Path(tempfile.mkdtemp(prefix="portal-test-"))
+MEDIA_ROOT = _tmp / "media"
+STATIC_ROOT = _tmp / "static"
+STATIC_ROOT.mkdir()
+PRIVATE_MEDIA_ROOT = _tmp / "private"
+STORAGES = {
+    **STORAGES,
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
+}
+
+# Tasks run in-process unless a test starts a real worker (tests marked ``services``).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("system/", views.system_status, name="system_status"),
+]
+
+admin.site.site_header = _("Training portal administration")
+admin.site.site_title = _("Training portal administration")
+admin.site.index_title = _("Administration")
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,41 @@
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from . import selectors, services
+from .forms import MobileLoginForm
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def home(request):
+    return render(request, "portal/home.html")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    authentication_form = MobileLoginForm
+    redirect_authenticated_user = True
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def system_status(request):
+    """Staff page: shows the task queue is alive; the button queues a probe task to the worker."""
+    if request.method == "POST":
+        services.worker_ping_request(actor=request.user, ip=client_ip(request))
+        messages.success(request, _("A test task was queued. Reload this page in a few seconds."))
+        return redirect("portal:system_status")
+    from django.conf import settings
+
+    context = {
+        "pings": selectors.worker_pings_recent(),
+        "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+    }
+    return render(request, "portal/system_status.html", context)

@@ -1,0 +1,72 @@
+"""Shared test set-up.
+
+Tests marked ``services`` need the real PostgreSQL / Redis (``@pytest.mark.services("postgres")``,
+``("redis")``). Where a service is not configured they are skipped; with ``REQUIRE_SERVICES=1``
+(as in CI) a missing service fails the test instead.
+"""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+
+def _redis_reachable() -> tuple[bool, str]:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis"):
+        return False, f"CELERY_BROKER_URL is {url.split(':', 1)[0]}://, not Redis"
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2):
+            return True, ""
+    except OSError as exc:
+        return False, f"Redis at {parsed.hostname}:{parsed.port} unreachable: {exc}"
+
+
+def _postgres_configured() -> tuple[bool, str]:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        return False, f"DATABASE_URL is not PostgreSQL ({engine})"
+    return True, ""
+
+
+SERVICE_CHECKS = {"redis": _redis_reachable, "postgres": _postgres_configured}
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker("services")
+    if marker is None:
+        return
+    required = os.environ.get("REQUIRE_SERVICES") == "1"
+    for service in marker.args or ("postgres", "redis"):
+        ok, why = SERVICE_CHECKS[service]()
+        if not ok:
+            if required:
+                pytest.fail(f"REQUIRE_SERVICES=1 but {service} is not available: {why}", pytrace=False)
+            pytest.skip(f"{service} not available: {why}")
+
+
+@pytest.fixture(autouse=True)
+def _english_off(settings):
+    """Every test starts in the default language (zh-Hans)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's admin_user assumes a ``username``; ours logs in with a mobile number."""
+    return django_user_model.objects.create_superuser(
+        mobile="13900009999", name="管理员", password="admin-pass-123"
+    )
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
