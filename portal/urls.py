@@ -18,6 +18,11 @@ admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
+    path("registration/", include("registration.urls")),
+    path("payments/", include("payments.urls")),
+    path("learning/", include("learning.urls")),
+    path("exams/", include("exams.urls")),
+    path("certificates/", include("certificates.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,280 @@
+"""Registration: the year's programme, applications (attachment 1) and trainees (attachment 2).
+
+A trainee row is one person's registration in one programme; its status is what reviewers decide.
+``paid_at`` is set by the payments app through :func:`registration.services.trainee_mark_paid`.
+"""
+
+import secrets
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def private_storage():
+    """Personal documents are kept in the private storage, never under a public URL."""
+    return storages["private"]
+
+
+def _document_path(folder: str, filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:5] or ".bin"
+    return f"registration/{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def photo_upload_to(instance, filename: str) -> str:
+    return _document_path("photos", filename)
+
+
+def id_copy_upload_to(instance, filename: str) -> str:
+    return _document_path("id-copies", filename)
+
+
+def new_access_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CertificateType(models.TextChoices):
+    PRINCIPAL = "principal", _("Principal person in charge")
+    SAFETY_MANAGER = "safety_manager", _("Safety production manager")
+
+
+class TrainingCategory(models.TextChoices):
+    INITIAL = "initial", _("Initial training")
+    REFRESHER = "refresher", _("Refresher training")
+
+
+class Programme(models.Model):
+    """The year's online training project. Everything later in the pipeline reads its numbers here."""
+
+    name = models.CharField(_("name"), max_length=120)
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2000)])
+    opens_on = models.DateField(_("registration opens on"))
+    closes_on = models.DateField(_("registration closes on"))
+    fee_initial_fen = models.PositiveIntegerField(
+        _("initial training fee (fen)"), default=80_000, help_text=_("In fen: 80000 = 800 yuan.")
+    )
+    fee_refresher_fen = models.PositiveIntegerField(
+        _("refresher training fee (fen)"), default=30_000, help_text=_("In fen: 30000 = 300 yuan.")
+    )
+    hours_initial = models.PositiveSmallIntegerField(_("class hours, initial training"), default=32)
+    hours_refresher = models.PositiveSmallIntegerField(_("class hours, refresher training"), default=12)
+    study_window_days = models.PositiveSmallIntegerField(
+        _("study window (days)"),
+        default=30,
+        help_text=_("Days from account opening to finish study and exam."),
+    )
+    exam_pass_mark = models.PositiveSmallIntegerField(
+        _("exam pass mark"), default=80, validators=[MaxValueValidator(100)]
+    )
+    exam_resits = models.PositiveSmallIntegerField(_("exam resits allowed"), default=2)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training programme")
+        verbose_name_plural = _("training programmes")
+        ordering = ["-year", "-opens_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=models.F("opens_on")), name="programme_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def fee_fen_for(self, category: str) -> int:
+        return self.fee_initial_fen if category == TrainingCategory.INITIAL else self.fee_refresher_fen
+
+    def hours_for(self, category: str) -> int:
+        return self.hours_initial if category == TrainingCategory.INITIAL else self.hours_refresher
+
+    def is_open_on(self, day) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+
+class ApplicantKind(models.TextChoices):
+    UNIT = "unit", _("Unit (group registration)")
+    INDIVIDUAL = "individual", _("Individual")
+
+
+class Application(models.Model):
+    """Attachment 1: the unit (or the person), contact, certificate mailing and invoice details.
+
+    Units have no login: the contact reaches the application through its private link
+    (``access_key``), sent to them on submission.
+    """
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT)
+    reference = models.CharField(_("application number"), max_length=20, unique=True)
+    access_key = models.CharField(max_length=64, unique=True, default=new_access_key, editable=False)
+    kind = models.CharField(
+        _("applicant"), max_length=12, choices=ApplicantKind.choices, default=ApplicantKind.UNIT
+    )
+    unit_name = models.CharField(_("unit name"), max_length=120)
+    industry = models.CharField(_("industry"), max_length=40)
+    contact_name = models.CharField(_("contact person"), max_length=50)
+    contact_phone = models.CharField(_("contact phone"), max_length=20)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    mail_recipient = models.CharField(_("certificate recipient"), max_length=50)
+    mail_phone = models.CharField(_("recipient phone"), max_length=20)
+    mail_address = models.CharField(_("mailing address"), max_length=200)
+    invoice_title = models.CharField(_("invoice title (unit full name)"), max_length=120)
+    invoice_tax_id = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    invoice_email = models.EmailField(_("e-mail for the e-invoice"))
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    submitted_ip = models.GenericIPAddressField(_("submitted from"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.unit_name}"
+
+
+class Education(models.TextChoices):
+    JUNIOR_HIGH = "junior_high", _("Junior high school or below")
+    SENIOR_HIGH = "senior_high", _("Senior high / technical secondary school")
+    JUNIOR_COLLEGE = "junior_college", _("Junior college")
+    BACHELOR = "bachelor", _("Bachelor's degree")
+    MASTER = "master", _("Master's degree or above")
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class TraineeStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted, awaiting review")
+    RETURNED = "returned", _("Returned for correction")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+LIVE_STATUSES = [TraineeStatus.SUBMITTED, TraineeStatus.RETURNED, TraineeStatus.APPROVED]
+
+
+class Trainee(models.Model):
+    """One roster row of attachment 1 plus the person's attachment 2."""
+
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="trainees"
+    )
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT)
+    row_number = models.PositiveIntegerField(_("row"), default=1)
+    access_key = models.CharField(max_length=64, unique=True, default=new_access_key, editable=False)
+
+    # Attachment 1 roster
+    name = models.CharField(_("name"), max_length=50)
+    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    mobile = models.CharField(_("mobile number"), max_length=11, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    certificate_type = models.CharField(_("certificate type"), max_length=20, choices=CertificateType.choices)
+    training_category = models.CharField(
+        _("training category"), max_length=12, choices=TrainingCategory.choices
+    )
+    previous_certificate_no = models.CharField(_("previous certificate number"), max_length=40, blank=True)
+
+    # Attachment 2
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    education = models.CharField(_("education"), max_length=20, choices=Education.choices, blank=True)
+    safety_years = models.PositiveSmallIntegerField(
+        _("years in safety work"), null=True, blank=True, validators=[MaxValueValidator(60)]
+    )
+    work_unit = models.CharField(_("work unit"), max_length=120, blank=True)
+    work_unit_address = models.CharField(_("work unit address"), max_length=200, blank=True)
+    mailing_address = models.CharField(_("mailing address"), max_length=200, blank=True)
+    landline = models.CharField(_("landline"), max_length=20, blank=True)
+    work_history = models.TextField(_("work history"), blank=True, max_length=4000)
+    photo = models.FileField(_("photo"), storage=private_storage, upload_to=photo_upload_to, blank=True)
+    id_front = models.FileField(
+        _("ID card copy (front)"), storage=private_storage, upload_to=id_copy_upload_to, blank=True
+    )
+    id_back = models.FileField(
+        _("ID card copy (back)"), storage=private_storage, upload_to=id_copy_upload_to, blank=True
+    )
+    declaration_name = models.CharField(_("declaration signed as"), max_length=50, blank=True)
+    declared_at = models.DateTimeField(_("declaration signed at"), null=True, blank=True)
+    declared_ip = models.GenericIPAddressField(_("declaration signed from"), null=True, blank=True)
+
+    # Review
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=TraineeStatus.choices,
+        default=TraineeStatus.SUBMITTED,
+        db_index=True,
+    )
+    status_reason = models.TextField(_("reason"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    # Payment (set by the payments app through registration.services.trainee_mark_paid)
+    paid_at = models.DateTimeField(_("fee paid at"), null=True, blank=True, db_index=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("trainee")
+        verbose_name_plural = _("trainees")
+        ordering = ["application_id", "row_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "mobile"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="trainee_one_live_mobile_per_programme",
+                violation_error_message=_("This mobile number is already registered in this programme."),
+            ),
+            models.UniqueConstraint(
+                fields=["programme", "id_number"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="trainee_one_live_registration_per_person",
+                violation_error_message=_("This person already has a live registration in this programme."),
+            ),
+        ]
+        indexes = [models.Index(fields=["programme", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.application.reference})" if self.application_id else self.name
+
+    @property
+    def fee_fen(self) -> int:
+        return self.programme.fee_fen_for(self.training_category)
+
+    @property
+    def required_hours(self) -> int:
+        return self.programme.hours_for(self.training_category)
+
+    @property
+    def attachment2_complete(self) -> bool:
+        required = [
+            self.education,
+            self.safety_years is not None,
+            self.work_unit,
+            self.mailing_address,
+            self.work_history,
+            self.photo,
+            self.id_front,
+            self.id_back,
+            self.declared_at,
+        ]
+        return all(required)
