@@ -49,7 +49,17 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
-def _english_off(settings):
+def sms_outbox():
+    """SMS sent during a test (the locmem backend), emptied before each test."""
+    from portal.notifications import sms_outbox as outbox
+
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language(settings):
     """Every test starts in the default language (zh-Hans)."""
     from django.utils import translation
 

@@ -180,6 +180,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code: portal/celery.py (BEAT_SCHEDULE).
 
+# --- SMS ------------------------------------------------------------------------------------
+SMS_BACKEND = env("SMS_BACKEND", default="portal.notifications.ConsoleSmsBackend")
+
 # --- Portal ---------------------------------------------------------------------------------
 PORTAL_SITE_URL = env("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
 
