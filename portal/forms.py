@@ -22,5 +22,11 @@ class MobileLoginForm(AuthenticationForm):
         "inactive": _("This account is inactive."),
     }
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # AuthenticationForm caps the field at the model's 11 characters; people type "+86 138-...".
+        self.fields["username"].max_length = 20
+        self.fields["username"].widget.attrs["maxlength"] = "20"
+
     def clean_username(self) -> str:
         return mobile_normalize(self.cleaned_data["username"])

@@ -120,3 +120,8 @@ def test_admin_creates_user_with_normalised_mobile(admin_client):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.filter(mobile="13700000000").exists()
+
+
+def test_login_field_accepts_the_country_prefix_and_separators(client):
+    html = client.get(reverse("portal:login")).content.decode()
+    assert 'maxlength="20"' in html
