@@ -54,3 +54,19 @@ def test_log_in_with_mobile_number(live_server, open_page, viewport_name):
     if viewport_name == "phone":
         page.get_by_role("button", name="切换导航").click()
     assert page.get_by_text("张三").is_visible()
+
+
+def test_admin_works_under_the_content_security_policy(live_server, open_page, admin_user):
+    watched = open_page("desktop")
+    page = watched.page
+    page.goto(live_server.url + "/admin/")
+    page.locator("#id_username").fill(admin_user.mobile)
+    page.locator("#id_password").fill("admin-pass-123")
+    page.locator("input[type=submit]").click()
+    page.wait_for_url(live_server.url + "/admin/")
+    page.goto(live_server.url + "/admin/portal/user/")
+    page.locator("#searchbar").fill(admin_user.mobile)
+    page.locator("#searchbar").press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("#result_list").is_visible()
+    watched.screenshot("admin-users")

@@ -125,3 +125,11 @@ def test_admin_creates_user_with_normalised_mobile(admin_client):
 def test_login_field_accepts_the_country_prefix_and_separators(client):
     html = client.get(reverse("portal:login")).content.decode()
     assert 'maxlength="20"' in html
+
+
+def test_content_security_policy_forbids_inline_scripts(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in policy
