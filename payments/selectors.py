@@ -1,0 +1,279 @@
+"""Read-side queries of payments: what an application owes, coverage of fees, invoice queue, reports."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from registration.models import Application, Programme, Trainee, TraineeStatus
+
+from .models import Invoice, InvoiceStatus, Payment, PaymentSettings, PaymentStatus
+from .workdays import working_days_add
+
+# ---------------------------------------------------------------------------------------------
+# Settings and the downstream fact "study account opened"
+
+
+def payment_settings_get() -> PaymentSettings | None:
+    return PaymentSettings.objects.order_by("pk").first()
+
+
+def trainee_account_opened(trainee: Trainee) -> bool:
+    """Whether the trainee's study account is open (then fees are no longer refunded).
+
+    The learning app owns study accounts and creates ``learning.Enrollment`` with
+    ``trainee = OneToOneField(Trainee, related_name="enrollment")`` when it opens one. Payments must
+    not import learning, so the reverse relation is looked up by name through ``Trainee._meta``:
+    without the learning app (or before it has that model) no account can be open.
+    """
+    try:
+        relation = Trainee._meta.get_field("enrollment")
+    except FieldDoesNotExist:
+        return False
+    model = relation.related_model
+    return model._default_manager.filter(**{relation.field.name: trainee.pk}).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fee coverage
+
+
+def allocate(amount_fen: int, fees: list[tuple[int, int]]) -> dict[int, int]:
+    """Split a payment over the trainees it covers: in trainee order, each up to its fee.
+
+    Any excess (an over-payment) is not allocated to anybody.
+    """
+    left = amount_fen
+    shares: dict[int, int] = {}
+    for trainee_id, fee in sorted(fees):
+        share = min(fee, max(left, 0))
+        shares[trainee_id] = share
+        left -= share
+    return shares
+
+
+def trainees_paid_fen(trainee_ids) -> dict[int, int]:
+    """How much of each trainee's fee confirmed payments cover (few queries, whatever the count)."""
+    trainee_ids = list(trainee_ids)
+    through = Payment.trainees.through
+    payment_ids = set(
+        through.objects.filter(
+            trainee_id__in=trainee_ids, payment__status=PaymentStatus.CONFIRMED
+        ).values_list("payment_id", flat=True)
+    )
+    if not payment_ids:
+        return dict.fromkeys(trainee_ids, 0)
+    amounts = dict(Payment.objects.filter(pk__in=payment_ids).values_list("pk", "amount_fen"))
+    rows = through.objects.filter(payment_id__in=payment_ids).values_list(
+        "payment_id",
+        "trainee_id",
+        "trainee__training_category",
+        "trainee__programme__fee_initial_fen",
+        "trainee__programme__fee_refresher_fen",
+    )
+    per_payment: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for payment_id, trainee_id, category, fee_initial, fee_refresher in rows:
+        fee = fee_initial if category == "initial" else fee_refresher
+        per_payment[payment_id].append((trainee_id, fee))
+    paid = dict.fromkeys(trainee_ids, 0)
+    for payment_id, fees in per_payment.items():
+        for trainee_id, share in allocate(amounts[payment_id], fees).items():
+            if trainee_id in paid:
+                paid[trainee_id] += share
+    return paid
+
+
+def trainees_payable(*, application: Application) -> QuerySet[Trainee]:
+    """Approved trainees of the application whose fee is not paid yet."""
+    return (
+        application.trainees.filter(status=TraineeStatus.APPROVED, paid_at__isnull=True)
+        .select_related("programme")
+        .order_by("row_number", "pk")
+    )
+
+
+@dataclass
+class TraineeDue:
+    trainee: Trainee
+    fee_fen: int
+    paid_fen: int
+    pending_fen: int
+
+    @property
+    def is_paid(self) -> bool:
+        return self.trainee.paid_at is not None
+
+
+@dataclass
+class ApplicationDue:
+    application: Application
+    rows: list[TraineeDue] = field(default_factory=list)
+    waiting: list[Trainee] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def due_fen(self) -> int:
+        return sum(row.fee_fen for row in self.rows)
+
+    @property
+    def paid_fen(self) -> int:
+        return sum(row.fee_fen if row.is_paid else row.paid_fen for row in self.rows)
+
+    @property
+    def pending_fen(self) -> int:
+        return sum(p.amount_fen for p in self.payments if p.status == PaymentStatus.REPORTED)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return max(self.due_fen - self.paid_fen, 0)
+
+
+def application_due(*, application: Application) -> ApplicationDue:
+    """What the application owes, per approved trainee and in total, what is paid and what is pending."""
+    trainees = list(
+        application.trainees.exclude(status__in=[TraineeStatus.REJECTED, TraineeStatus.WITHDRAWN])
+        .select_related("programme")
+        .order_by("row_number", "pk")
+    )
+    approved = [t for t in trainees if t.status == TraineeStatus.APPROVED]
+    payments = list(
+        application.payments.prefetch_related(
+            Prefetch("trainees", queryset=Trainee.objects.select_related("programme"))
+        ).order_by("-reported_at", "-pk")
+    )
+    paid = trainees_paid_fen(t.pk for t in approved)
+    pending: dict[int, int] = defaultdict(int)
+    for payment in payments:
+        if payment.status == PaymentStatus.REPORTED:
+            fees = [(t.pk, t.programme.fee_fen_for(t.training_category)) for t in payment.trainees.all()]
+            for trainee_id, share in allocate(payment.amount_fen, fees).items():
+                pending[trainee_id] += share
+    summary = ApplicationDue(application=application, payments=payments)
+    summary.waiting = [t for t in trainees if t.status != TraineeStatus.APPROVED]
+    for trainee in approved:
+        summary.rows.append(
+            TraineeDue(
+                trainee=trainee,
+                fee_fen=trainee.programme.fee_fen_for(trainee.training_category),
+                paid_fen=paid.get(trainee.pk, 0),
+                pending_fen=pending.get(trainee.pk, 0),
+            )
+        )
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Invoices
+
+
+DUE_SOON_WORKING_DAYS = 1
+
+
+def invoices_to_issue() -> QuerySet[Invoice]:
+    """The finance queue: invoices of confirmed payments not issued yet, most urgent first."""
+    return (
+        Invoice.objects.filter(status=InvoiceStatus.REQUESTED, payment__status=PaymentStatus.CONFIRMED)
+        .select_related("payment", "payment__application")
+        .order_by("due_on", "pk")
+    )
+
+
+def invoice_due_soon_limit(*, today: date | None = None) -> date:
+    """Invoices due on or before this date (and not overdue) are "due soon"."""
+    return working_days_add(start=today or timezone.localdate(), days=DUE_SOON_WORKING_DAYS)
+
+
+def invoice_urgency(*, due_on: date | None, today: date | None = None, soon_limit: date | None = None) -> str:
+    """``"overdue"``, ``"due_soon"`` (within one working day) or ``""``.
+
+    Pass ``soon_limit`` (from :func:`invoice_due_soon_limit`) when classifying many invoices.
+    """
+    if due_on is None:
+        return ""
+    today = today or timezone.localdate()
+    if due_on < today:
+        return "overdue"
+    if due_on <= (soon_limit or invoice_due_soon_limit(today=today)):
+        return "due_soon"
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Finance reports
+
+
+def _day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    return (
+        timezone.make_aware(datetime.combine(start, time.min), tz),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz),
+    )
+
+
+def report_daily(*, start: date, end: date) -> list[dict]:
+    """Confirmed payments per day (of confirmation) and channel: count and total fen."""
+    low, high = _day_bounds(start, end)
+    rows = (
+        Payment.objects.filter(status=PaymentStatus.CONFIRMED, decided_at__gte=low, decided_at__lt=high)
+        .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "channel")
+        .annotate(count=Count("pk"), total_fen=Sum("amount_fen"))
+        .order_by("day", "channel")
+    )
+    return list(rows)
+
+
+def report_by_programme(*, start: date, end: date) -> list[dict]:
+    """Confirmed payments per programme and channel over the period."""
+    low, high = _day_bounds(start, end)
+    rows = (
+        Payment.objects.filter(status=PaymentStatus.CONFIRMED, decided_at__gte=low, decided_at__lt=high)
+        .values("application__programme_id", "application__programme__name", "channel")
+        .annotate(count=Count("pk"), total_fen=Sum("amount_fen"))
+        .order_by("application__programme__name", "channel")
+    )
+    return list(rows)
+
+
+def report_outstanding() -> list[dict]:
+    """Per programme: approved trainees not paid yet and the fees they owe (fen)."""
+    result = []
+    programmes = Programme.objects.annotate(
+        unpaid_initial=Count(
+            "trainee",
+            filter=Q(
+                trainee__status=TraineeStatus.APPROVED,
+                trainee__paid_at__isnull=True,
+                trainee__training_category="initial",
+            ),
+        ),
+        unpaid_refresher=Count(
+            "trainee",
+            filter=Q(
+                trainee__status=TraineeStatus.APPROVED,
+                trainee__paid_at__isnull=True,
+                trainee__training_category="refresher",
+            ),
+        ),
+    ).order_by("-year", "name")
+    pending = dict(
+        Payment.objects.filter(status=PaymentStatus.REPORTED)
+        .values("application__programme_id")
+        .annotate(total=Sum("amount_fen"))
+        .values_list("application__programme_id", "total")
+    )
+    for programme in programmes:
+        result.append(
+            {
+                "programme": programme,
+                "unpaid_count": programme.unpaid_initial + programme.unpaid_refresher,
+                "outstanding_fen": programme.unpaid_initial * programme.fee_initial_fen
+                + programme.unpaid_refresher * programme.fee_refresher_fen,
+                "pending_fen": pending.get(programme.pk, 0),
+            }
+        )
+    return result

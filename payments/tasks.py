@@ -1,0 +1,17 @@
+"""Background jobs of payments: e-mailing issued invoices and the daily invoice-deadline digest."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="payments.tasks.invoice_email")
+def invoice_email(*, invoice_id: int) -> bool:
+    """E-mail an issued invoice to the buyer. Idempotent: an invoice is e-mailed once."""
+    return services.invoice_email_deliver(invoice_id=invoice_id)
+
+
+@shared_task(name="payments.tasks.invoice_deadlines_digest")
+def invoice_deadlines_digest() -> int:
+    """Daily: e-mail finance staff the invoices that are overdue or due within a working day."""
+    return services.invoice_deadlines_notify()

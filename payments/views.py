@@ -1,0 +1,122 @@
+"""Public payment page (reached by the application's private link) and permission-checked files."""
+
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from registration.models import Application
+
+from . import selectors, services
+from .forms import PaymentReportForm
+from .models import Invoice, Payment, yuan
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def application_pay(request, access_key: str):
+    application = get_object_or_404(Application.objects.select_related("programme"), access_key=access_key)
+    payable = selectors.trainees_payable(application=application)
+    form = PaymentReportForm(
+        request.POST or None, request.FILES or None, application=application, payable=payable
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = services.payment_report(
+                application=application,
+                channel=data["channel"],
+                payer_name=data["payer_name"],
+                payer_mobile=data["payer_mobile"],
+                amount_fen=data["amount"],
+                transaction_no=data["transaction_no"],
+                paid_at=data["paid_at"],
+                trainees=list(data["trainees"]),
+                invoice_buyer_name=data["invoice_buyer_name"],
+                invoice_tax_id=data["invoice_tax_id"],
+                invoice_email=data["invoice_email"],
+                screenshot=data.get("screenshot"),
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            if payment.is_mismatch:
+                messages.warning(
+                    request,
+                    _(
+                        "Payment reported. The amount (%(paid)s yuan) differs from the fees of the chosen "
+                        "trainees (%(due)s yuan): finance will check it and may contact you."
+                    )
+                    % {"paid": yuan(payment.amount_fen), "due": yuan(payment.expected_fen)},
+                )
+            else:
+                messages.success(
+                    request, _("Payment reported. Finance will confirm it once the money has arrived.")
+                )
+            return redirect("payments:application_pay", access_key=access_key)
+    context = {
+        "application": application,
+        "due": selectors.application_due(application=application),
+        "settings": selectors.payment_settings_get(),
+        "form": form,
+        "has_payable": payable.exists(),
+    }
+    return render(request, "payments/application_pay.html", context)
+
+
+@require_GET
+def qr_image(request):
+    """The association's collection QR code (public: it is printed on the notice too)."""
+    payment_settings = selectors.payment_settings_get()
+    if payment_settings is None or not payment_settings.qr_image:
+        raise Http404
+    handle = payment_settings.qr_image.open("rb")
+    content_type = mimetypes.guess_type(payment_settings.qr_image.name)[0] or "image/png"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _private_file(field, *, filename: str):
+    if not field:
+        raise Http404
+    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
+    response = FileResponse(field.open("rb"), content_type=content_type, filename=filename)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@permission_required("payments.view_payment", raise_exception=True)
+@require_GET
+def payment_screenshot(request, pk: int):
+    payment = get_object_or_404(Payment, pk=pk)
+    return _private_file(payment.screenshot, filename=f"payment-{payment.pk}{_ext(payment.screenshot.name)}")
+
+
+@login_required
+@permission_required("payments.view_invoice", raise_exception=True)
+@require_GET
+def invoice_pdf(request, pk: int):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    return _private_file(invoice.pdf, filename=f"{invoice.number or invoice.pk}.pdf")
+
+
+def _ext(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""

@@ -1,0 +1,298 @@
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from payments import services
+from payments.models import Invoice, Payment, PaymentStatus, Statement
+from registration.models import TraineeStatus
+
+from .factories import ApplicationFactory, PaymentFactory, TraineeFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:payments_payment_changelist"
+
+
+def reported(trainees, *, amount_fen=None, number="TX-A"):
+    application = trainees[0].application
+    payment = PaymentFactory(
+        application=application,
+        trainees=trainees,
+        amount_fen=sum(t.fee_fen for t in trainees) if amount_fen is None else amount_fen,
+        expected_fen=sum(t.fee_fen for t in trainees),
+        transaction_no=number,
+    )
+    Invoice.objects.create(
+        payment=payment, buyer_name=application.invoice_title, email=application.invoice_email
+    )
+    return payment
+
+
+def test_permissions_of_the_roles(finance_user, reviewer_user):
+    # Finance can confirm but cannot approve applications.
+    assert finance_user.has_perm("payments.confirm_payment")
+    assert finance_user.has_perm("payments.refund_payment")
+    assert not finance_user.has_perm("registration.change_trainee")
+    assert not finance_user.has_perm("registration.change_application")
+    assert not any(
+        p.startswith("registration.") and not p.split(".")[1].startswith("view_")
+        for p in finance_user.get_all_permissions()
+    )
+    # Reviewers cannot confirm payments.
+    assert not reviewer_user.has_perm("payments.confirm_payment")
+    assert not reviewer_user.has_perm("payments.view_payment")
+    assert not any(p.startswith("payments.") for p in reviewer_user.get_all_permissions())
+
+
+def test_reviewer_cannot_confirm_through_admin(client, reviewer_user, three_trainees):
+    payment = reported(three_trainees)
+    client.force_login(reviewer_user)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]}
+    )
+    assert response.status_code == 403
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED
+
+
+def test_finance_cannot_approve_applications_in_admin(client, finance_user):
+    trainee = TraineeFactory(status=TraineeStatus.SUBMITTED)
+    client.force_login(finance_user)
+    url = reverse("admin:registration_trainee_change", args=[trainee.pk]) if _registered() else None
+    if url:
+        response = client.post(url, {"status": TraineeStatus.APPROVED})
+        assert response.status_code in (200, 302, 403)
+    trainee.refresh_from_db()
+    assert trainee.status == TraineeStatus.SUBMITTED
+    assert not finance_user.has_perm("registration.change_trainee")
+
+
+def _registered() -> bool:
+    from django.contrib import admin
+
+    from registration.models import Trainee
+
+    return admin.site.is_registered(Trainee)
+
+
+def test_finance_confirms_unit_transfer_for_three_in_one_step(client, finance_user, three_trainees):
+    payment = reported(three_trainees)
+    client.force_login(finance_user)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CONFIRMED and payment.decided_by == finance_user
+    for trainee in three_trainees:
+        trainee.refresh_from_db()
+        assert trainee.paid_at is not None
+    assert "已确认" in response.content.decode()
+
+
+def test_mismatch_highlighted_and_not_confirmed_silently(
+    client, finance_user, application, django_assert_max_num_queries
+):
+    trainee = TraineeFactory(application=application)
+    payment = reported([trainee], amount_fen=70_000, number="WX-9")
+    for n in range(10):
+        reported([TraineeFactory()], number=f"N{n}")
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse(CHANGELIST)).content.decode()
+    assert "payments-mismatch" in page and "-100.00" in page
+    response = client.post(
+        reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]}, follow=True
+    )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED
+    assert "700.00" in response.content.decode()
+    # The explicit action asks for a reason first, then confirms.
+    step = client.post(
+        reverse(CHANGELIST), {"action": "confirm_mismatch_action", "_selected_action": [payment.pk]}
+    )
+    assert step.status_code == 200 and 'name="reason"' in step.content.decode()
+    client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "confirm_mismatch_action",
+            "_selected_action": [payment.pk],
+            "apply": "1",
+            "reason": "少付100元，已电话确认补交",
+        },
+    )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CONFIRMED and payment.decision_reason.startswith("少付")
+
+
+def test_reject_with_reason_reports_each_row(client, finance_user):
+    ok = reported([TraineeFactory()], number="R1")
+    done = reported([TraineeFactory()], number="R2")
+    services.payment_confirm(payment=done, actor=finance_user)
+    client.force_login(finance_user)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "reject_action", "_selected_action": [ok.pk, done.pk], "apply": "1", "reason": "查无此款"},
+        follow=True,
+    )
+    ok.refresh_from_db()
+    done.refresh_from_db()
+    assert ok.status == PaymentStatus.REJECTED and done.status == PaymentStatus.CONFIRMED
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("R1" in m for m in messages) and any("R2" in m for m in messages)
+
+
+def test_statement_upload_review_and_confirm(client, finance_user):
+    unit = ApplicationFactory(unit_name="示例建材有限公司")
+    a, b = TraineeFactory(application=unit, name="孙一"), TraineeFactory(application=unit, name="周二")
+    content = "交易日期,流水号,对方户名,用途,贷方金额\n2026-11-20,S1,示例建材有限公司,孙一 周二,1600\n2026-11-20,S2,路人,货款,99\n"
+    client.force_login(finance_user)
+    upload = SimpleUploadedFile("s.csv", content.encode())
+    response = client.post(reverse("admin:payments_statement_upload"), {"source": "bank", "file": upload})
+    statement = Statement.objects.get()
+    assert response.status_code == 302
+    review = client.get(reverse("admin:payments_statement_review", args=[statement.pk])).content.decode()
+    assert "孙一" in review and "货款" in review
+    # Uploading the same file again creates nothing.
+    client.post(
+        reverse("admin:payments_statement_upload"),
+        {"source": "bank", "file": SimpleUploadedFile("s.csv", content.encode())},
+    )
+    assert Statement.objects.count() == 1
+    client.post(reverse("admin:payments_statement_review", args=[statement.pk]))
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.paid_at and b.paid_at
+    line = statement.lines.get(serial="S2")
+    page = client.get(reverse("admin:payments_statement_line", args=[line.pk]) + "?q=路人")
+    assert page.status_code == 200
+    client.post(
+        reverse("admin:payments_statement_line", args=[line.pk]), {"ignore": "1", "reason": "非培训费"}
+    )
+    line.refresh_from_db()
+    assert line.status == "ignored"
+
+
+def test_reviewer_cannot_upload_statements(client, reviewer_user):
+    client.force_login(reviewer_user)
+    assert client.get(reverse("admin:payments_statement_upload")).status_code == 403
+
+
+def test_invoice_queue_highlights_and_issue(
+    client, finance_user, application, mailoutbox, django_capture_on_commit_callbacks
+):
+    late = reported([TraineeFactory(application=application)], number="I1")
+    services.payment_confirm(payment=late, actor=finance_user)
+    Invoice.objects.filter(payment=late).update(due_on=timezone.localdate() - dt.timedelta(days=1))
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:payments_invoice_changelist") + "?queue=todo").content.decode()
+    assert "payments-overdue" in page
+    invoice = Invoice.objects.get(payment=late)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:payments_invoice_issue", args=[invoice.pk]),
+            {"number": "2544200000001", "pdf": SimpleUploadedFile("inv.pdf", b"%PDF-1.7 x")},
+        )
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.number == "2544200000001" and invoice.emailed_at is not None
+    assert len(mailoutbox) == 1
+    pdf = client.get(reverse("payments:invoice_pdf", args=[invoice.pk]))
+    assert pdf.status_code == 200
+
+
+def test_finance_report_and_excel_export(client, finance_user, three_trainees):
+    payment = reported(three_trainees)
+    services.payment_confirm(payment=payment, actor=finance_user)
+    TraineeFactory()  # outstanding
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:payments_payment_report")).content.decode()
+    assert "2,400.00" in page
+    today = timezone.localdate()
+    response = client.get(
+        reverse("admin:payments_payment_report"),
+        {"start": today.isoformat(), "end": today.isoformat(), "format": "xlsx"},
+    )
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    daily = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert float(daily[1][3]) == 2400.0 and daily[1][2] == 1
+    outstanding = list(workbook.worksheets[2].iter_rows(values_only=True))
+    assert sum(float(row[2]) for row in outstanding[1:]) >= 800.0
+
+
+def test_reviewer_cannot_see_report(client, reviewer_user):
+    client.force_login(reviewer_user)
+    assert client.get(reverse("admin:payments_payment_report")).status_code == 403
+
+
+def test_refund_action(client, finance_user, monkeypatch):
+    payment = reported([TraineeFactory()], number="RF1")
+    services.payment_confirm(payment=payment, actor=finance_user)
+    from payments import selectors
+
+    monkeypatch.setattr(selectors, "trainee_account_opened", lambda t: True)
+    client.force_login(finance_user)
+    client.post(
+        reverse(CHANGELIST),
+        {"action": "refund_action", "_selected_action": [payment.pk], "apply": "1", "reason": "退费"},
+    )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CONFIRMED
+    assert Payment.objects.filter(status=PaymentStatus.REFUNDED).count() == 0
+
+
+def test_changelist_links_to_finance_tools(client, finance_user):
+    client.force_login(finance_user)
+    page = client.get(reverse(CHANGELIST)).content.decode()
+    assert reverse("admin:payments_payment_report") in page
+    assert reverse("admin:payments_statement_upload") in page
+
+
+def test_invoice_queue_due_soon_and_query_count(client, finance_user, django_assert_max_num_queries):
+    today = timezone.localdate()
+    for n in range(8):
+        payment = reported([TraineeFactory()], number=f"Q{n}")
+        services.payment_confirm(payment=payment, actor=finance_user)
+    soon = Invoice.objects.order_by("pk").first()
+    Invoice.objects.filter(pk=soon.pk).update(due_on=today)
+    Invoice.objects.exclude(pk=soon.pk).update(due_on=today + dt.timedelta(days=30))
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("admin:payments_invoice_changelist") + "?queue=todo").content.decode()
+    assert page.count("payments-due-soon") == 1 and "payments-overdue" not in page
+    assert "即将到期" in page
+
+
+def test_admin_pages_render_for_finance(client, finance_user, payment_settings):
+    payment = reported([TraineeFactory()], number="SMOKE-1")
+    client.force_login(finance_user)
+    for url in (
+        reverse("admin:payments_payment_change", args=[payment.pk]),
+        reverse("admin:payments_invoice_change", args=[payment.invoice.pk]),
+        reverse("admin:payments_statement_changelist"),
+        reverse("admin:payments_paymentsettings_change", args=[payment_settings.pk]),
+        reverse("admin:payments_holiday_add"),
+        reverse("admin:payments_statement_upload"),
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get(reverse("admin:payments_statement_add")).status_code == 302
+
+
+def test_statement_review_query_count(client, finance_user, django_assert_max_num_queries):
+    rows = ["交易日期,流水号,对方户名,用途,贷方金额"]
+    for n in range(15):
+        trainee = TraineeFactory(name=f"测{n:02d}")
+        rows.append(f"2026-11-20,Q{n},{trainee.name},{trainee.name},800")
+    statement, _ = services.statement_import(
+        content=("\n".join(rows) + "\n").encode(), filename="q.csv", source="bank", actor=finance_user
+    )
+    client.force_login(finance_user)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("admin:payments_statement_review", args=[statement.pk]))
+    assert page.status_code == 200 and "测14" in page.content.decode()
