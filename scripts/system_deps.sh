@@ -1,36 +1,42 @@
 #!/usr/bin/env bash
-# Checks the system libraries the portal needs (Pango for WeasyPrint, a CJK font, GNU gettext
-# optional). Installs them with apt-get when run as root on Debian/Ubuntu; otherwise says what to
-# install. Used by `make run` and `.ci/run`. Extra packages can be named as arguments.
+# Checks the system libraries and fonts the portal needs and installs what is missing with
+# apt-get when run as root on Debian/Ubuntu; otherwise says exactly what to install.
+# Used by `make run` and `.ci/run`; extra Debian packages can be named as arguments.
+#   libpango-1.0-0 libpangoft2-1.0-0  WeasyPrint (PDF certificates, printable forms)
+#   libharfbuzz-subset0               fast font subsetting for the certificates
+#   fonts-noto-cjk                    Chinese text in PDFs
+#   fonts-hanazono fonts-babelstone-han  rare characters in names (CJK Extensions B to H)
 set -euo pipefail
 
-missing=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
-have_lib libpango-1.0.so || missing+=(libpango-1.0-0)
-have_lib libpangoft2-1.0.so || missing+=(libpangoft2-1.0-0)
-if ! command -v fc-list >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  missing+=(fonts-noto-cjk fontconfig)
-fi
-for pkg in "$@"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-cjk fonts-hanazono
+  fonts-babelstone-han "$@")
 
-if [ ${#missing[@]} -eq 0 ]; then
+if ! command -v dpkg >/dev/null; then
+  if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then
+    echo "Install Pango, HarfBuzz (with its subset library) and CJK fonts (Noto CJK, HanaMin, BabelStone Han)," >&2
+    echo "e.g. on macOS: brew install pango harfbuzz font-noto-serif-cjk-sc font-hanamin font-babelstone-han" >&2
+    exit 1
+  fi
   exit 0
 fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = "0" ]; then
   echo "Installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-elif command -v apt-get >/dev/null && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
   echo "Installing system packages: ${missing[*]}"
   sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "Missing system packages: ${missing[*]}" >&2
-  echo "Install them, e.g. on Debian/Ubuntu: sudo apt-get install ${missing[*]}" >&2
-  echo "(on macOS: brew install pango font-noto-sans-cjk)" >&2
+  echo "Install them: sudo apt-get install ${missing[*]}" >&2
   exit 1
 fi

@@ -79,6 +79,9 @@ DATABASES = {
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rate limits and throttles count in the cache: use a shared one (Redis) when several processes serve.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+
 # --- Users and authentication -------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
@@ -194,7 +197,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Content Security Policy (django-csp): scripts only from the portal itself, no inline scripts.
@@ -226,4 +229,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 LEARNING_REMINDER_DAYS = tuple(env.list("LEARNING_REMINDER_DAYS", cast=int, default=[7, 2]))
 LEARNING_LINK_HOURS = env.int("LEARNING_LINK_HOURS", default=72)
 LEARNING_CODE_MINUTES = env.int("LEARNING_CODE_MINUTES", default=10)
+# Study: one class hour (学时) in minutes, the heartbeat interval, the default daily cap (class hours).
+LEARNING_CLASS_HOUR_MINUTES = env.int("LEARNING_CLASS_HOUR_MINUTES", default=45)
+LEARNING_HEARTBEAT_SECONDS = env.int("LEARNING_HEARTBEAT_SECONDS", default=15)
+LEARNING_DAILY_CAP_HOURS = env.int("LEARNING_DAILY_CAP_HOURS", default=8)
 # --- end learning ---------------------------------------------------------------------------
