@@ -18,6 +18,11 @@ BEAT_SCHEDULE = {
         "task": "portal.tasks.sessions_clear",
         "schedule": crontab(hour=3, minute=17),
     },
+    # payments: e-mail finance the invoices that are overdue or due within a working day.
+    "payments-invoice-deadlines-digest": {
+        "task": "payments.tasks.invoice_deadlines_digest",
+        "schedule": crontab(hour=8, minute=30, day_of_week="mon-fri"),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

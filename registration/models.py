@@ -237,6 +237,7 @@ class Trainee(models.Model):
         verbose_name = _("trainee")
         verbose_name_plural = _("trainees")
         ordering = ["application_id", "row_number"]
+        permissions = [("view_full_id_number", _("Can see full ID numbers"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["programme", "mobile"],

@@ -1,0 +1,570 @@
+"""Django admin for reviewers: programmes, applications (attachment 1) and trainees (attachment 2).
+
+Nothing here changes a status directly: the review actions call the services row by row and
+report each row's outcome. ID numbers are masked everywhere except on a trainee's page for staff
+with ``registration.view_full_id_number`` (each such view is written to the audit log).
+"""
+
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.services import audit_record
+from portal.views import client_ip
+
+from . import services
+from .models import Application, Programme, Trainee, TraineeStatus
+from .selectors import application_fee_summary, yuan
+from .validators import INDUSTRY_CHOICES, id_number_mask
+
+FULL_ID_PERMISSION = "registration.view_full_id_number"
+DOCUMENT_KINDS = ("photo", "id_front", "id_back")
+_INDUSTRY_LABELS = dict(INDUSTRY_CHOICES)
+
+
+def can_see_full_id(user) -> bool:
+    return user.has_perm(FULL_ID_PERMISSION)
+
+
+def industry_label(code: str) -> str:
+    return str(_INDUSTRY_LABELS.get(code, code))
+
+
+def _url_or_empty(name: str, args) -> str:
+    """Links to views of the public side (they may be missing while it is being built)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Programme
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "year",
+        "opens_on",
+        "closes_on",
+        "fee_initial_yuan",
+        "fee_refresher_yuan",
+        "hours_initial",
+        "hours_refresher",
+        "study_window_days",
+    )
+    list_filter = ("year",)
+    search_fields = ("name",)
+    fieldsets = (
+        (None, {"fields": ("name", "year", "opens_on", "closes_on")}),
+        (_("Fees"), {"fields": ("fee_initial_fen", "fee_refresher_fen")}),
+        (_("Study and exam"), {"fields": ("hours_initial", "hours_refresher", "study_window_days")}),
+        (None, {"fields": ("exam_pass_mark", "exam_resits")}),
+    )
+
+    @admin.display(description=_("initial training fee (yuan)"))
+    def fee_initial_yuan(self, obj: Programme) -> str:
+        return yuan(obj.fee_initial_fen)
+
+    @admin.display(description=_("refresher training fee (yuan)"))
+    def fee_refresher_yuan(self, obj: Programme) -> str:
+        return yuan(obj.fee_refresher_fen)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainee
+
+
+class PaidFilter(admin.SimpleListFilter):
+    title = _("fee paid")
+    parameter_name = "paid"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Paid")), ("no", _("Not paid"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(paid_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(paid_at__isnull=True)
+        return queryset
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=2000,
+        help_text=_("Sent to the unit's contact and to the trainee."),
+    )
+
+
+EXPORT_COLUMNS = [
+    ("reference", _("application number")),
+    ("unit", _("unit name")),
+    ("row", _("row")),
+    ("name", _("name")),
+    ("gender", _("gender")),
+    ("id_number", _("ID number")),
+    ("mobile", _("mobile number")),
+    ("certificate_type", _("certificate type")),
+    ("training_category", _("training category")),
+    ("previous_certificate_no", _("previous certificate number")),
+    ("status", _("status")),
+    ("reason", _("reason")),
+    ("fee", _("fee (yuan)")),
+    ("paid_at", _("fee paid at")),
+    ("programme", _("programme")),
+    ("submitted_at", _("submitted at")),
+]
+
+
+@admin.register(Trainee)
+class TraineeAdmin(admin.ModelAdmin):
+    change_form_template = "registration/admin/trainee_change_form.html"
+    change_list_template = "registration/admin/trainee_change_list.html"
+    list_display = (
+        "name",
+        "id_number_masked",
+        "mobile",
+        "unit_name",
+        "certificate_type",
+        "training_category",
+        "status",
+        "attachment2_done",
+        "paid",
+        "created_at",
+    )
+    list_display_links = ("name",)
+    list_filter = ("programme", "status", "certificate_type", "training_category", PaidFilter)
+    # ID numbers match exactly (also the last character's case), so search cannot reveal digits.
+    search_fields = ("name", "=id_number", "mobile", "application__unit_name", "application__reference")
+    list_select_related = ("application", "programme")
+    list_per_page = 50
+    actions = ("approve_selected", "return_selected", "reject_selected")
+    fieldsets = (
+        (
+            _("Review"),
+            {"fields": ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at")},
+        ),
+    )
+    readonly_fields = ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at")
+
+    class Media:
+        css = {"all": ("registration/admin.css",)}
+
+    # -- permissions: trainees come from sign-up; staff only review them ----------------------
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("registration.change_trainee")
+
+    def get_search_results(self, request, queryset, search_term):
+        # Accept the lower-case x people type at the end of ID numbers.
+        return super().get_search_results(
+            request, queryset, search_term.upper() if search_term else search_term
+        )
+
+    # -- list columns -----------------------------------------------------------------------
+
+    @admin.display(description=_("ID number"), ordering="id_number")
+    def id_number_masked(self, obj: Trainee) -> str:
+        return id_number_mask(obj.id_number)
+
+    @admin.display(description=_("unit name"), ordering="application__unit_name")
+    def unit_name(self, obj: Trainee) -> str:
+        return obj.application.unit_name
+
+    @admin.display(description=_("attachment 2"), boolean=True)
+    def attachment2_done(self, obj: Trainee) -> bool:
+        return obj.attachment2_complete
+
+    @admin.display(description=_("paid"), boolean=True, ordering="paid_at")
+    def paid(self, obj: Trainee) -> bool:
+        return obj.paid_at is not None
+
+    # -- detail page --------------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        trainee = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if trainee is not None and self.has_view_or_change_permission(request, trainee):
+            full = can_see_full_id(request.user)
+            if full and request.method == "GET":
+                audit_record(
+                    actor=request.user,
+                    action="trainee.view_full_id",
+                    target=trainee,
+                    ip=client_ip(request),
+                )
+            shown = trainee.id_number if full else id_number_mask(trainee.id_number)
+            roster = list(trainee.application.trainees.select_related("programme").order_by("row_number"))
+            for row in roster:
+                row.id_number_shown = row.id_number if full else id_number_mask(row.id_number)
+            extra.update(
+                {
+                    "trainee": trainee,
+                    "application": trainee.application,
+                    "roster": roster,
+                    "industry_label": industry_label(trainee.application.industry),
+                    "id_number_shown": shown,
+                    "full_id": full,
+                    "documents": [
+                        (
+                            kind,
+                            Trainee._meta.get_field(kind).verbose_name,
+                            _url_or_empty("registration:staff_document", [trainee.pk, kind]),
+                        )
+                        for kind in DOCUMENT_KINDS
+                        if getattr(trainee, kind)
+                    ],
+                    "print_url": _url_or_empty("registration:staff_attachment2_print", [trainee.pk]),
+                    "can_review": self.has_review_permission(request),
+                    "review_actions": self._review_actions(trainee),
+                    "show_save": False,
+                    "show_save_and_continue": False,
+                    "show_save_and_add_another": False,
+                    "show_delete": False,
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _review_actions(self, trainee: Trainee) -> list[tuple[str, str]]:
+        possible = []
+        if trainee.status == TraineeStatus.SUBMITTED:
+            possible += [("approve", _("Approve")), ("return", _("Return for correction"))]
+        if trainee.status in (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED):
+            possible.append(("reject", _("Reject")))
+        return possible
+
+    def get_urls(self):
+        opts = self.opts
+        return [
+            path(
+                "<int:pk>/review/<str:decision>/",
+                self.admin_site.admin_view(self.review_view),
+                name=f"{opts.app_label}_{opts.model_name}_review",
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name=f"{opts.app_label}_{opts.model_name}_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    # -- review: one trainee from its page, or the selected rows from the list ----------------
+
+    DECISIONS = {
+        "approve": (_("Approve"), False),
+        "return": (_("Return for correction"), True),
+        "reject": (_("Reject"), True),
+    }
+
+    def _decide(self, request, queryset, decision: str, reason: str = "") -> None:
+        """Call the service for each row; one message for the successes, one per failure."""
+        done = []
+        ip = client_ip(request)
+        for trainee in queryset.order_by("pk"):
+            try:
+                if decision == "approve":
+                    services.trainee_approve(trainee=trainee, reviewer=request.user, ip=ip)
+                elif decision == "return":
+                    services.trainee_return(trainee=trainee, reviewer=request.user, reason=reason, ip=ip)
+                else:
+                    services.trainee_reject(trainee=trainee, reviewer=request.user, reason=reason, ip=ip)
+            except ValidationError as error:
+                messages.error(
+                    request,
+                    gettext("%(name)s: not done: %(error)s")
+                    % {"name": trainee.name, "error": " ".join(error.messages)},
+                )
+            else:
+                done.append(trainee.name)
+        if done:
+            text = {
+                "approve": gettext("Approved (%(count)s): %(names)s"),
+                "return": gettext("Returned for correction (%(count)s): %(names)s"),
+                "reject": gettext("Rejected (%(count)s): %(names)s"),
+            }[decision]
+            messages.success(request, text % {"count": len(done), "names": "、".join(done)})
+
+    def _reason_page(self, request, queryset, decision: str, form: ReasonForm, selected: list[str]):
+        title, _needs_reason = self.DECISIONS[decision]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "decision": decision,
+            "form": form,
+            "trainees": queryset,
+            "selected": selected,
+            "action_name": f"{decision}_selected",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "registration/admin/review_reason.html", context)
+
+    def _bulk_with_reason(self, request, queryset, decision: str):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                self._decide(request, queryset, decision, form.cleaned_data["reason"])
+                return None
+        else:
+            form = ReasonForm()
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        return self._reason_page(request, queryset, decision, form, selected)
+
+    @admin.action(description=_("Approve the selected registrations"), permissions=["review"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, "approve")
+
+    @admin.action(description=_("Return the selected registrations for correction…"), permissions=["review"])
+    def return_selected(self, request, queryset):
+        return self._bulk_with_reason(request, queryset, "return")
+
+    @admin.action(description=_("Reject the selected registrations…"), permissions=["review"])
+    def reject_selected(self, request, queryset):
+        return self._bulk_with_reason(request, queryset, "reject")
+
+    def review_view(self, request, pk: int, decision: str):
+        """One trainee from its page: approve on POST, return / reject with a reason form."""
+        if decision not in self.DECISIONS or not self.has_review_permission(request):
+            raise PermissionDenied
+        trainee = get_object_or_404(Trainee, pk=pk)
+        queryset = Trainee.objects.filter(pk=trainee.pk)
+        change_url = reverse("admin:registration_trainee_change", args=[trainee.pk])
+        _title, needs_reason = self.DECISIONS[decision]
+        if request.method == "POST":
+            if not needs_reason:
+                self._decide(request, queryset, decision)
+                return redirect(change_url)
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                self._decide(request, queryset, decision, form.cleaned_data["reason"])
+                return redirect(change_url)
+        else:
+            form = ReasonForm()
+        response = self._reason_page(request, queryset, decision, form, [str(trainee.pk)])
+        response.context_data.update({"single": True, "change_url": change_url, "needs_reason": needs_reason})
+        return response
+
+    # -- Excel export of the filtered list ----------------------------------------------------
+
+    def export_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        from openpyxl import Workbook
+        from openpyxl.utils import get_column_letter
+
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request).select_related("application", "programme")
+        full = can_see_full_id(request.user)
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = gettext("Trainees")[:31]
+        sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
+        tz = timezone.get_current_timezone()
+        count = 0
+        for trainee in queryset.iterator(chunk_size=1000):
+            count += 1
+            sheet.append(
+                [
+                    trainee.application.reference,
+                    trainee.application.unit_name,
+                    trainee.row_number,
+                    trainee.name,
+                    trainee.get_gender_display(),
+                    trainee.id_number if full else id_number_mask(trainee.id_number),
+                    trainee.mobile,
+                    trainee.get_certificate_type_display(),
+                    trainee.get_training_category_display(),
+                    trainee.previous_certificate_no,
+                    trainee.get_status_display(),
+                    trainee.status_reason,
+                    yuan(trainee.fee_fen),
+                    trainee.paid_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if trainee.paid_at else "",
+                    trainee.programme.name,
+                    trainee.application.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                ]
+            )
+        for index, width in enumerate(
+            [12, 24, 5, 10, 5, 20, 13, 16, 10, 18, 14, 24, 10, 16, 20, 16], start=1
+        ):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        audit_record(
+            actor=request.user,
+            action="trainee.exported",
+            new={"rows": count, "full_id_numbers": full, "filters": request.GET.urlencode()},
+            ip=client_ip(request),
+        )
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="trainees-{timezone.localdate():%Y%m%d}.xlsx"'
+        )
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        extra = dict(extra_context or {})
+        extra["export_url"] = reverse("admin:registration_trainee_export")
+        return super().changelist_view(request, extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Application
+
+
+class TraineeInline(admin.TabularInline):
+    model = Trainee
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (
+        "row_number",
+        "name",
+        "id_number_masked",
+        "mobile",
+        "certificate_type",
+        "training_category",
+        "status",
+        "fee_yuan",
+        "paid_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("ID number"))
+    def id_number_masked(self, obj: Trainee) -> str:
+        return id_number_mask(obj.id_number)
+
+    @admin.display(description=_("fee (yuan)"))
+    def fee_yuan(self, obj: Trainee) -> str:
+        return yuan(obj.fee_fen)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("programme", "application")
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    change_form_template = "registration/admin/application_change_form.html"
+    list_display = (
+        "reference",
+        "unit_name",
+        "kind",
+        "programme",
+        "contact_name",
+        "contact_phone",
+        "trainee_count",
+        "submitted_at",
+    )
+    list_filter = ("programme", "kind")
+    search_fields = ("reference", "unit_name", "contact_name", "contact_phone", "invoice_tax_id")
+    list_select_related = ("programme",)
+    date_hierarchy = "submitted_at"
+    inlines = [TraineeInline]
+    fieldsets = (
+        (None, {"fields": ("reference", "programme", "kind", "unit_name", "industry_display")}),
+        (_("Contact"), {"fields": ("contact_name", "contact_phone", "contact_email")}),
+        (_("Certificate mailing"), {"fields": ("mail_recipient", "mail_phone", "mail_address")}),
+        (_("Invoice"), {"fields": ("invoice_title", "invoice_tax_id", "invoice_email")}),
+        (_("Fee"), {"fields": ("fee_summary",)}),
+        (_("Submission"), {"fields": ("submitted_at", "submitted_ip", "updated_at")}),
+    )
+    readonly_fields = (
+        "reference",
+        "programme",
+        "kind",
+        "unit_name",
+        "industry_display",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "mail_recipient",
+        "mail_phone",
+        "mail_address",
+        "invoice_title",
+        "invoice_tax_id",
+        "invoice_email",
+        "fee_summary",
+        "submitted_at",
+        "submitted_ip",
+        "updated_at",
+    )
+
+    class Media:
+        css = {"all": ("registration/admin.css",)}
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(trainee_total=Count("trainees"))
+
+    @admin.display(description=_("number of trainees"), ordering="trainee_total")
+    def trainee_count(self, obj: Application) -> int:
+        return obj.trainee_total
+
+    @admin.display(description=_("industry"))
+    def industry_display(self, obj: Application) -> str:
+        return industry_label(obj.industry)
+
+    @admin.display(description=_("fee due"))
+    def fee_summary(self, obj: Application) -> str:
+        summary = application_fee_summary(obj)
+        return gettext(
+            "%(initial)s × initial training at %(initial_fee)s yuan, %(refresher)s × refresher "
+            "training at %(refresher_fee)s yuan; total %(total)s yuan"
+        ) % {
+            "initial": summary.count_initial,
+            "initial_fee": yuan(summary.fee_initial_fen),
+            "refresher": summary.count_refresher,
+            "refresher_fee": yuan(summary.fee_refresher_fen),
+            "total": yuan(summary.total_fen),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        application = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if application is not None:
+            roster = list(application.trainees.order_by("row_number"))
+            for row in roster:
+                row.id_number_shown = id_number_mask(row.id_number)
+            extra.update(
+                {
+                    "application": application,
+                    "roster": roster,
+                    "industry_label": industry_label(application.industry),
+                    "show_save": False,
+                    "show_save_and_continue": False,
+                    "show_save_and_add_another": False,
+                    "show_delete": False,
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra)

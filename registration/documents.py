@@ -1,0 +1,169 @@
+"""Checking and cleaning uploaded personal documents (the photo and the ID card copies).
+
+Files are judged by their content, never their name: Pillow must recognise a JPEG or PNG, the
+byte size and pixel count are limited, decompression bombs are refused, and the image is
+re-encoded (EXIF orientation applied first) so no metadata or trailing payload survives.
+"""
+
+import io
+import logging
+import uuid
+import warnings
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # about 7300 x 5500: any real photo or scan; more is refused
+ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+
+logger = logging.getLogger(__name__)
+
+PHOTO_MIN_WIDTH = 295
+PHOTO_MIN_HEIGHT = 413
+PHOTO_RATIO = 25 / 35  # width / height of a one-inch (25 x 35 mm) photo
+PHOTO_RATIO_TOLERANCE = 0.08  # relative
+SCAN_MIN_SIDE = 300
+SCAN_MAX_SIDE = 2400  # scans are scaled down to this; the photo to PHOTO_MAX_HEIGHT
+PHOTO_MAX_HEIGHT = 1200
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "REGISTRATION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def _read(upload) -> bytes:
+    size = getattr(upload, "size", None)
+    limit = max_upload_bytes()
+    if size is not None and size > limit:
+        raise ValidationError(
+            _("The file is too large (%(size)s MB); the limit is %(limit)s MB."),
+            code="file_too_large",
+            params={"size": f"{size / 1048576:.1f}", "limit": f"{limit / 1048576:.0f}"},
+        )
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(
+            _("The file is too large; the limit is %(limit)s MB."),
+            code="file_too_large",
+            params={"limit": f"{limit / 1048576:.0f}"},
+        )
+    if not data:
+        raise ValidationError(_("The file is empty."), code="file_empty")
+    return data
+
+
+def _not_an_image() -> ValidationError:
+    return ValidationError(
+        _("The file is not a JPEG or PNG image. Upload a photo or scan saved as JPEG or PNG."),
+        code="file_type",
+    )
+
+
+def _bomb() -> ValidationError:
+    return ValidationError(
+        _("The image has too many pixels (more than %(limit)s million); upload a smaller image."),
+        code="image_too_many_pixels",
+        params={"limit": MAX_PIXELS // 1_000_000},
+    )
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    """Open, identify and fully decode the image; return it with EXIF orientation applied."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            probe = Image.open(io.BytesIO(data))
+            if probe.format not in ALLOWED_FORMATS:
+                raise _not_an_image()
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise _bomb()
+            probe.verify()  # structure and checksums; the object is unusable afterwards
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _bomb() from None
+        except ValidationError:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+            raise _not_an_image() from None
+    if getattr(image, "n_frames", 1) > 1:  # animated PNG
+        raise _not_an_image()
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # broken EXIF: keep the pixels as they are
+        logger.info("Ignoring unreadable EXIF orientation", exc_info=True)
+    return image
+
+
+def _encode(image: Image.Image, *, prefix: str) -> ContentFile:
+    if image.mode not in ("RGB", "L"):
+        if image.mode in ("RGBA", "LA", "P", "PA"):
+            image = image.convert("RGBA")
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(image, mask=image.getchannel("A"))
+            image = background
+        else:
+            image = image.convert("RGB")
+    # A fresh image from the pixels alone: no exif, icc profile, comment or other chunk survives.
+    image = Image.frombytes(image.mode, image.size, image.tobytes())
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=88, optimize=True)
+    return ContentFile(out.getvalue(), name=f"{prefix}-{uuid.uuid4().hex[:12]}.jpg")
+
+
+def photo_clean(upload) -> ContentFile:
+    """Check the 25 x 35 mm colour photo and return it re-encoded as a JPEG ``ContentFile``."""
+    image = _open_checked(_read(upload))
+    width, height = image.size
+    if width < PHOTO_MIN_WIDTH or height < PHOTO_MIN_HEIGHT:
+        raise ValidationError(
+            _(
+                "The photo is too small (%(width)s×%(height)s pixels); it must be at least "
+                "%(min_width)s×%(min_height)s pixels."
+            ),
+            code="photo_too_small",
+            params={
+                "width": width,
+                "height": height,
+                "min_width": PHOTO_MIN_WIDTH,
+                "min_height": PHOTO_MIN_HEIGHT,
+            },
+        )
+    ratio = width / height
+    if abs(ratio - PHOTO_RATIO) > PHOTO_RATIO * PHOTO_RATIO_TOLERANCE:
+        raise ValidationError(
+            _(
+                "The photo must be an upright one-inch ID photo (25×35 mm, width:height about 5:7); "
+                "this one is %(width)s×%(height)s pixels."
+            ),
+            code="photo_proportions",
+            params={"width": width, "height": height},
+        )
+    if height > PHOTO_MAX_HEIGHT:
+        image = image.resize((round(width * PHOTO_MAX_HEIGHT / height), PHOTO_MAX_HEIGHT), Image.LANCZOS)
+    return _encode(image, prefix="photo")
+
+
+def scan_clean(upload) -> ContentFile:
+    """Check a scan or photo of the ID card and return it re-encoded as a JPEG ``ContentFile``."""
+    image = _open_checked(_read(upload))
+    width, height = image.size
+    if min(width, height) < SCAN_MIN_SIDE:
+        raise ValidationError(
+            _(
+                "The image is too small to read (%(width)s×%(height)s pixels); each side must be at "
+                "least %(min)s pixels."
+            ),
+            code="scan_too_small",
+            params={"width": width, "height": height, "min": SCAN_MIN_SIDE},
+        )
+    if max(width, height) > SCAN_MAX_SIDE:
+        image.thumbnail((SCAN_MAX_SIDE, SCAN_MAX_SIDE), Image.LANCZOS)
+    return _encode(image, prefix="scan")

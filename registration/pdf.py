@@ -1,0 +1,66 @@
+"""The printable attachment 2 (学员信息登记表) of one trainee, as filled in, rendered by WeasyPrint.
+
+The photo is embedded as a data URI read from the private storage, so WeasyPrint never fetches
+anything over the network or from disk (its URL fetcher allows ``data:`` URIs only). Fonts: the system's Noto CJK.
+"""
+
+import base64
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from portal.selectors import association_get
+
+from .models import Trainee
+
+
+def _url_fetcher():
+    """Only ``data:`` URIs (the embedded photo): nothing is fetched from the network or disk."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint < 66: a plain function
+        from weasyprint import default_url_fetcher
+
+        def fetch(url, *args, **kwargs):
+            if not url.startswith("data:"):
+                raise ValueError("only data: URIs are allowed in printed forms")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def _photo_data_uri(trainee: Trainee) -> str:
+    if not trainee.photo:
+        return ""
+    try:
+        with trainee.photo.storage.open(trainee.photo.name, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def attachment2_html(trainee: Trainee) -> str:
+    declared_at = timezone.localtime(trainee.declared_at) if trainee.declared_at else None
+    context = {
+        "trainee": trainee,
+        "application": trainee.application,
+        "programme": trainee.programme,
+        "photo": _photo_data_uri(trainee),
+        "declared_at": declared_at,
+        "printed_at": timezone.localtime(),
+        "association_name": getattr(association_get(), "name", "") or _("the association"),
+    }
+    return render_to_string("registration/print/attachment2.html", context)
+
+
+def attachment2_pdf(trainee: Trainee) -> bytes:
+    """The PDF bytes. The paper form is Chinese, so it is printed in Chinese whatever the language."""
+    from weasyprint import HTML  # heavy import: only when a PDF is made, not in every web process
+
+    with translation.override("zh-hans"):
+        html = attachment2_html(trainee)
+    return HTML(string=html, url_fetcher=_url_fetcher(), base_url=None).write_pdf()

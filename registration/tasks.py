@@ -1,0 +1,20 @@
+"""Background work of registration: the notices after sign-up and after each decision.
+
+Tasks take ids and are idempotent (the services record each notice once, under a row lock).
+"""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="registration.tasks.application_submitted_notify")
+def application_submitted_notify(*, application_id: int) -> bool:
+    """Confirmation with the fee due to the contact; the attachment 2 link to each trainee."""
+    return services.application_confirmation_send(application_id=application_id)
+
+
+@shared_task(name="registration.tasks.trainee_status_notify")
+def trainee_status_notify(*, trainee_id: int, audit_entry_id: int) -> bool:
+    """Tell the unit's contact and the trainee about the decision recorded in ``audit_entry_id``."""
+    return services.trainee_status_notice_send(trainee_id=trainee_id, audit_entry_id=audit_entry_id)
