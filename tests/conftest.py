@@ -80,3 +80,43 @@ def admin_user(db, django_user_model):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+def _role_migrations_reapply() -> None:
+    """Re-run the data migrations that create the staff roles and grant their permissions.
+
+    A transactional test empties every table when it ends (Django's flush), so the groups the data
+    migrations created are gone for the tests that follow; this puts them back.
+    """
+    import importlib
+    import pkgutil
+
+    from django.apps import apps
+    from django.db.migrations.operations import RunPython
+
+    for app_config in apps.get_app_configs():
+        try:
+            package = importlib.import_module(f"{app_config.name}.migrations")
+        except ModuleNotFoundError:
+            continue
+        for info in pkgutil.iter_modules(package.__path__):
+            if "roles" not in info.name:
+                continue
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for operation in module.Migration.operations:
+                if isinstance(operation, RunPython):
+                    operation.code(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _roles_after_flush(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _role_migrations_reapply()
+    yield
