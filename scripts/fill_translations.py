@@ -1,5 +1,7 @@
 """Fill msgstr in a .po file from a JSON dict {msgid: msgstr}; print what is still untranslated.
 
+For a plural entry give a list (one form per plural index; Chinese has one form, so ``["…"]``).
+
 Usage: .venv/bin/python scripts/fill_translations.py <app>/locale/zh_Hans/LC_MESSAGES/django.po tr.json
 Then compile: (cd <app> && ../.venv/bin/django-admin compilemessages)
 """
@@ -16,11 +18,18 @@ def main(po_path: str, json_path: str) -> int:
         translations = json.load(handle)
     missing = []
     for entry in po:
-        if entry.msgid in translations:
-            entry.msgstr = translations[entry.msgid]
+        value = translations.get(entry.msgid)
+        if value is not None:
+            if entry.msgid_plural:
+                forms = value if isinstance(value, list) else [value]
+                entry.msgstr_plural = {
+                    index: forms[min(index, len(forms) - 1)] for index in entry.msgstr_plural
+                }
+            else:
+                entry.msgstr = value
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
-        elif not entry.msgstr:
+        elif not (entry.msgstr or any(entry.msgstr_plural.values())):
             missing.append(entry.msgid)
     po.save()
     print("untranslated:", len(missing))
