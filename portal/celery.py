@@ -18,6 +18,29 @@ BEAT_SCHEDULE = {
         "task": "portal.tasks.sessions_clear",
         "schedule": crontab(hour=3, minute=17),
     },
+    # learning: open missed study accounts (2-day promise), deadline reminders, expiry.
+    "learning-accounts-sweep": {
+        "task": "learning.tasks.accounts_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
+    "learning-reminders-send": {
+        "task": "learning.tasks.reminders_send",
+        "schedule": crontab(minute=7),
+    },
+    "learning-enrollments-expire": {
+        "task": "learning.tasks.enrollments_expire",
+        "schedule": crontab(minute="*/10"),
+    },
+    # learning: discard study time whose presence check went unanswered after the learner left.
+    "learning-presence-overdue-sweep": {
+        "task": "learning.tasks.presence_overdue_sweep",
+        "schedule": 120.0,
+    },
+    # exams: grade the attempts whose time ran out (the pages also check on every request).
+    "exams-attempts-expire": {
+        "task": "exams.tasks.attempts_expire",
+        "schedule": 60.0,
+    },
     # payments: e-mail finance the invoices that are overdue or due within a working day.
     "payments-invoice-deadlines-digest": {
         "task": "payments.tasks.invoice_deadlines_digest",

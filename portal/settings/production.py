@@ -19,7 +19,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # One cache shared by every web process (rate limits count across processes); Redis by default.
-CACHES = {"default": env.cache("CACHE_URL", default=CELERY_BROKER_URL.replace("redis://", "rediscache://", 1))}
+CACHES = {
+    "default": env.cache("CACHE_URL", default=CELERY_BROKER_URL.replace("redis://", "rediscache://", 1))
+}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 

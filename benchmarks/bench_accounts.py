@@ -1,0 +1,92 @@
+"""Accounts: the expiry sweep over 100,000 enrollments (time and number of queries)."""
+
+import time
+from datetime import date, timedelta
+
+from .harness import test_database
+
+ROWS = 100_000
+
+
+def _populate(rows: int) -> None:
+    from django.utils import timezone
+
+    from learning.models import Enrollment
+    from portal.models import User
+    from registration.models import Application, Programme, Trainee, TraineeStatus
+
+    now = timezone.now()
+    programme = Programme.objects.create(
+        name="基准测试项目", year=2026, opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31)
+    )
+    application = Application.objects.create(
+        programme=programme,
+        reference="BENCH-1",
+        unit_name="基准测试有限公司",
+        industry="制造业",
+        contact_name="基准",
+        contact_phone="13800000000",
+        mail_recipient="基准",
+        mail_phone="13800000000",
+        mail_address="示例路 1 号",
+        invoice_title="基准测试有限公司",
+        invoice_email="bench@example.org",
+    )
+    user = User.objects.create_user(mobile="13800000000", name="基准")
+    Trainee.objects.bulk_create(
+        (
+            Trainee(
+                application=application,
+                programme=programme,
+                row_number=n,
+                access_key=f"bench-{n}",
+                name=f"学员{n}",
+                id_number=f"{n:018d}",
+                mobile=f"139{n:08d}",
+                certificate_type="principal",
+                training_category="initial",
+                status=TraineeStatus.APPROVED,
+                paid_at=now - timedelta(days=40),
+            )
+            for n in range(rows)
+        ),
+        batch_size=2000,
+    )
+    trainee_ids = Trainee.objects.filter(programme=programme).values_list("pk", flat=True).iterator()
+    Enrollment.objects.bulk_create(
+        (
+            Enrollment(
+                trainee_id=trainee_id,
+                user=user,
+                programme=programme,
+                opened_at=now - timedelta(days=31),
+                deadline=now - timedelta(days=1),
+                status_changed_at=now - timedelta(days=31),
+            )
+            for trainee_id in trainee_ids
+        ),
+        batch_size=5000,
+    )
+
+
+def run(report) -> None:
+    with test_database():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from learning.models import Enrollment, EnrollmentStatus
+        from learning.services import enrollments_expire
+        from portal.models import AuditEntry
+
+        _populate(ROWS)
+        with connection.cursor() as cursor:  # as autovacuum would after a bulk load
+            cursor.execute("ANALYZE")
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            voided = enrollments_expire()
+            elapsed = time.perf_counter() - start
+        assert voided == ROWS, voided
+        assert Enrollment.objects.filter(status=EnrollmentStatus.EXPIRED).count() == ROWS
+        assert AuditEntry.objects.filter(action="enrollment.expired").count() == ROWS
+        report("expiry_100k_s", elapsed, "s")
+        report("expiry_100k_queries", len(queries.captured_queries), "queries")

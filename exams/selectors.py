@@ -1,0 +1,324 @@
+"""Read-side queries of the exams app: access, templates, attempts, practice and staff statistics."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, F, FloatField, Max, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import (
+    Attempt,
+    AttemptQuestion,
+    AttemptStatus,
+    ExamTemplate,
+    PracticeItem,
+    Question,
+    QuestionType,
+    certificate_q,
+    topic_label,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Access
+
+
+@dataclass(frozen=True)
+class ExamAccess:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def exam_access(enrollment, *, now: datetime | None = None) -> ExamAccess:
+    """May the trainee sit the exam of ``enrollment`` now? The study window must allow it
+    (``learning.selectors.enrollment_access_check(action="exam")``) and the study must be complete
+    (``learning.selectors.enrollment_exam_unlocked``)."""
+    from learning import selectors as learning_selectors
+
+    try:
+        learning_selectors.enrollment_access_check(enrollment=enrollment, action="exam", now=now)
+    except PermissionDenied as exc:
+        return ExamAccess(False, str(exc))
+    if not learning_selectors.enrollment_exam_unlocked(enrollment):
+        return ExamAccess(
+            False,
+            _("The exam unlocks when every required lesson is complete and the class hours are reached."),
+        )
+    return ExamAccess(True)
+
+
+def practice_access(enrollment, *, now: datetime | None = None) -> ExamAccess:
+    """Practice is open whenever study is (no unlock needed)."""
+    from learning import selectors as learning_selectors
+
+    try:
+        learning_selectors.enrollment_access_check(enrollment=enrollment, action="study", now=now)
+    except PermissionDenied as exc:
+        return ExamAccess(False, str(exc))
+    return ExamAccess(True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+def template_for(*, programme, certificate_type: str, training_category: str) -> ExamTemplate | None:
+    """The programme's own active template for the combination, else the default one."""
+    return (
+        ExamTemplate.objects.filter(
+            Q(programme=programme) | Q(programme__isnull=True),
+            certificate_type=certificate_type,
+            training_category=training_category,
+            is_active=True,
+        )
+        .order_by(F("programme_id").asc(nulls_last=True))
+        .first()
+    )
+
+
+def template_for_enrollment(enrollment) -> ExamTemplate | None:
+    trainee = enrollment.trainee
+    return template_for(
+        programme=enrollment.programme,
+        certificate_type=trainee.certificate_type,
+        training_category=trainee.training_category,
+    )
+
+
+def template_total_points(rules) -> Decimal:
+    return sum((rule.points * rule.count for rule in rules), Decimal("0"))
+
+
+def template_pass_mark(template: ExamTemplate, programme, total_points: Decimal) -> Decimal:
+    """The template's pass mark (points), else the programme's pass mark (of 100) scaled to the paper."""
+    if template.pass_mark is not None:
+        return template.pass_mark
+    mark = total_points * Decimal(programme.exam_pass_mark) / Decimal(100)
+    return mark.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def template_resits(template: ExamTemplate, programme) -> int:
+    return template.resits if template.resits is not None else programme.exam_resits
+
+
+def bank_pool(certificate_type: str) -> list[dict]:
+    """Active questions for a certificate type: id, type and topic only (one query)."""
+    return list(
+        Question.objects.filter(certificate_q(certificate_type), is_active=True).values(
+            "id", "qtype", "topic"
+        )
+    )
+
+
+def rules_in_draw_order(rules) -> list:
+    """Topic rules first, so that the general rules of the same type take what is left."""
+    return sorted(rules, key=lambda rule: (rule.topic == "", rule.pk or 0))
+
+
+def template_shortfalls(rules, pool: list[dict]) -> list[str]:
+    """Why the bank (``pool``) cannot fill a paper with these rules; empty if it can."""
+    by_type = Counter(q["qtype"] for q in pool)
+    by_topic = Counter((q["qtype"], q["topic"]) for q in pool)
+    used_type: Counter = Counter()
+    used_topic: Counter = Counter()
+    problems = []
+    labels = dict(QuestionType.choices)
+    for rule in rules_in_draw_order(rules):
+        if rule.topic:
+            available = by_topic[(rule.qtype, rule.topic)] - used_topic[(rule.qtype, rule.topic)]
+        else:
+            available = by_type[rule.qtype] - used_type[rule.qtype]
+        if available < rule.count:
+            problems.append(
+                _("%(type)s, topic %(topic)s: needs %(count)s questions, the bank has %(available)s.")
+                % {
+                    "type": labels.get(rule.qtype, rule.qtype),
+                    "topic": topic_label(rule.topic) if rule.topic else _("any"),
+                    "count": rule.count,
+                    "available": max(available, 0),
+                }
+            )
+        taken = min(rule.count, max(available, 0))
+        used_type[rule.qtype] += taken
+        if rule.topic:
+            used_topic[(rule.qtype, rule.topic)] += taken
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Attempts
+
+
+def attempts_for_enrollment(enrollment) -> list[Attempt]:
+    return list(Attempt.objects.filter(enrollment=enrollment).order_by("number"))
+
+
+def attempt_for_user(*, user, pk: int) -> Attempt | None:
+    return (
+        Attempt.objects.select_related(
+            "enrollment", "enrollment__programme", "enrollment__trainee", "template"
+        )
+        .filter(pk=pk, enrollment__user=user)
+        .first()
+    )
+
+
+@dataclass
+class ExamOverview:
+    enrollment: object
+    access: ExamAccess
+    template: ExamTemplate | None
+    attempts: list[Attempt]
+    allowed: int = 0
+    open_attempt: Attempt | None = None
+    passed_attempt: Attempt | None = None
+    time_limit_minutes: int = 0
+    question_count: int = 0
+    total_points: Decimal = Decimal("0")
+    pass_mark: Decimal = Decimal("0")
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def used(self) -> int:
+        return len([a for a in self.attempts if a.status == AttemptStatus.SUBMITTED])
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.allowed - len(self.attempts))
+
+    @property
+    def can_start(self) -> bool:
+        return bool(
+            self.access
+            and self.template
+            and not self.open_attempt
+            and not self.passed_attempt
+            and self.remaining > 0
+        )
+
+
+def exam_overview(enrollment, *, now: datetime | None = None) -> ExamOverview:
+    now = now or timezone.now()
+    template = template_for_enrollment(enrollment)
+    attempts = attempts_for_enrollment(enrollment)
+    overview = ExamOverview(
+        enrollment=enrollment, access=exam_access(enrollment, now=now), template=template, attempts=attempts
+    )
+    overview.open_attempt = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
+    overview.passed_attempt = next((a for a in attempts if a.passed), None)
+    if template is not None:
+        rules = list(template.rules.all())
+        overview.allowed = 1 + template_resits(template, enrollment.programme)
+        overview.time_limit_minutes = template.time_limit_minutes
+        overview.question_count = sum(rule.count for rule in rules)
+        overview.total_points = template_total_points(rules)
+        overview.pass_mark = template_pass_mark(template, enrollment.programme, overview.total_points)
+    return overview
+
+
+def attempt_items(attempt: Attempt) -> list[AttemptQuestion]:
+    return list(attempt.items.order_by("position"))
+
+
+def attempts_remaining(attempt: Attempt) -> int:
+    """Attempts still allowed in the enrollment of ``attempt`` (after it)."""
+    allowed = 1 + template_resits(attempt.template, attempt.enrollment.programme)
+    used = Attempt.objects.filter(enrollment_id=attempt.enrollment_id).count()
+    return max(0, allowed - used)
+
+
+# ---------------------------------------------------------------------------------------------
+# Practice
+
+
+def practice_pool(certificate_type: str) -> QuerySet[Question]:
+    return Question.objects.filter(certificate_q(certificate_type), is_active=True)
+
+
+def practice_next(*, enrollment, mode: str, after: int | None = None) -> Question | None:
+    """The next practice question: ``sequential`` (by code after ``after``), ``wrong`` (the
+    wrong-answer book) or ``random``."""
+    pool = practice_pool(enrollment.trainee.certificate_type)
+    if mode == "wrong":
+        book = pool.filter(
+            pk__in=PracticeItem.objects.filter(enrollment=enrollment, in_wrong_book=True).values(
+                "question_id"
+            )
+        ).order_by("code")
+        if after:
+            nxt = book.filter(code__gt=Question.objects.filter(pk=after).values("code")[:1]).first()
+            return nxt or book.first()
+        return book.first()
+    if mode == "sequential":
+        if after:
+            nxt = (
+                pool.filter(code__gt=Question.objects.filter(pk=after).values("code")[:1])
+                .order_by("code")
+                .first()
+            )
+            if nxt:
+                return nxt
+        return pool.order_by("code").first()
+    return pool.order_by("?").first()
+
+
+def practice_summary(enrollment) -> dict:
+    data = PracticeItem.objects.filter(enrollment=enrollment).aggregate(
+        answered=Count("pk"),
+        wrong_book=Count("pk", filter=Q(in_wrong_book=True)),
+    )
+    data["pool"] = practice_pool(enrollment.trainee.certificate_type).count()
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff statistics (each a single aggregate query)
+
+
+def programme_pass_rates() -> list[dict]:
+    """Per programme: trainees who sat, attempts, trainees passed, average score."""
+    rows = (
+        Attempt.objects.filter(status=AttemptStatus.SUBMITTED)
+        .values("enrollment__programme_id", "enrollment__programme__name")
+        .annotate(
+            attempts=Count("pk"),
+            trainees=Count("enrollment_id", distinct=True),
+            passed=Count("enrollment_id", filter=Q(passed=True), distinct=True),
+            average=Avg("score"),
+            best=Max("score"),
+        )
+        .order_by("-enrollment__programme_id")
+    )
+    result = []
+    for row in rows:
+        row["rate"] = round(100 * row["passed"] / row["trainees"], 1) if row["trainees"] else 0
+        result.append(row)
+    return result
+
+
+def question_miss_stats(*, limit: int = 50) -> list[dict]:
+    """The questions most often missed in submitted papers."""
+    return list(
+        AttemptQuestion.objects.filter(attempt__status=AttemptStatus.SUBMITTED)
+        .values("question_id", "question__code", "question__stem", "question__qtype", "question__topic")
+        .annotate(
+            asked=Count("pk"),
+            missed=Count("pk", filter=Q(is_correct=False)),
+        )
+        .annotate(miss_rate=Cast(F("missed"), FloatField()) * 100 / Cast(F("asked"), FloatField()))
+        .order_by("-miss_rate", "-missed", "question__code")[:limit]
+    )
+
+
+def pipeline_exam_step(enrollment, step):
+    """The exam step of learning's pipeline view: links to the exam page and practice (no query)."""
+    if step.state != "blocked":
+        step.extra = {**step.extra, "template": "exams/_pipeline_exam.html", "enrollment_id": enrollment.pk}
+    return step

@@ -1,0 +1,526 @@
+"""Staff side: enrollments (with the extension action) and the pipeline dashboard."""
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from registration.models import Programme
+
+from . import selectors, services
+from .conf import conf
+from .export import export_response
+from .forms import ExtendForm, LessonAdminForm, StaffHoursForm
+from .models import (
+    Course,
+    CoursePlan,
+    Enrollment,
+    EnrollmentReminder,
+    EnrollmentStatus,
+    Lesson,
+    LessonProgress,
+    PipelineDashboard,
+    ProgrammeStudyRule,
+    RecordSource,
+    StudyRecord,
+)
+from .sanitize import lesson_html
+
+
+class ReminderInline(admin.TabularInline):
+    model = EnrollmentReminder
+    fields = ("kind", "deadline", "sent_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline_within"
+
+    def lookups(self, request, model_admin):
+        return [("7", _("Within 7 days")), ("past", _("Passed, not yet voided"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "7":
+            return queryset.filter(
+                status=EnrollmentStatus.ACTIVE,
+                deadline__gt=now,
+                deadline__lte=now + timezone.timedelta(days=7),
+            )
+        if self.value() == "past":
+            return queryset.filter(status=EnrollmentStatus.ACTIVE, deadline__lte=now)
+        return queryset
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = (
+        "trainee_name",
+        "user",
+        "programme",
+        "status",
+        "opened_at",
+        "deadline",
+        "extended_days",
+        "welcome_sent_at",
+        "study_progress",
+    )
+    list_filter = ("status", DeadlineFilter, "programme")
+    search_fields = ("trainee__name", "user__mobile", "trainee__application__reference")
+    list_select_related = ("trainee", "user", "programme")
+    date_hierarchy = "opened_at"
+    readonly_fields = [f.name for f in Enrollment._meta.fields if f.name != "expiry_run"] + [
+        "progress_detail"
+    ]
+    exclude = ("expiry_run",)
+    inlines = [ReminderInline]
+    actions = ["extend_windows", "export_record_xlsx", "export_record_csv"]
+
+    def get_inlines(self, request, obj):
+        return [*self.inlines, LessonProgressInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(study_ms=Sum("lesson_progress__credited_ms"))
+
+    @admin.display(description=_("class hours"), ordering="study_ms")
+    def study_progress(self, obj: Enrollment) -> str:
+        required = obj.programme.hours_for(obj.trainee.training_category)
+        return f"{selectors.hours_display(getattr(obj, 'study_ms', None) or 0)} / {required}"
+
+    @admin.display(description=_("study progress"))
+    def progress_detail(self, obj: Enrollment) -> str:
+        overview = selectors.enrollment_study_overview(obj)
+        lines = [
+            gettext(
+                "%(done)s of %(required)s class hours; every lesson complete: %(complete)s; "
+                "exam unlocked: %(unlocked)s"
+            )
+            % {
+                "done": overview.hours_done,
+                "required": overview.required_hours,
+                "complete": gettext("yes") if overview.all_lessons_done else gettext("no"),
+                "unlocked": gettext("yes") if selectors.enrollment_exam_unlocked(obj) else gettext("no"),
+            }
+        ]
+        lines += [
+            f"{course.course.title}: {course.hours_done} / {course.hours_required}"
+            for course in overview.courses
+        ]
+        links = [
+            (
+                reverse("admin:learning_enrollment_record_hours", args=[obj.pk]),
+                gettext("Record class hours earned elsewhere"),
+            ),
+            (
+                reverse("admin:learning_studyrecord_changelist") + f"?enrollment__id__exact={obj.pk}",
+                gettext("Training record"),
+            ),
+        ]
+        return format_html(
+            "{}<br>{}",
+            format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)),
+            format_html_join(" · ", '<a href="{}">{}</a>', links),
+        )
+
+    def _export(self, queryset, fmt):
+        return export_response(queryset.select_related("trainee", "user", "programme"), fmt=fmt)
+
+    @admin.action(description=_("Export the training record (Excel)"), permissions=["view"])
+    def export_record_xlsx(self, request, queryset):
+        return self._export(queryset, "xlsx")
+
+    @admin.action(description=_("Export the training record (CSV)"), permissions=["view"])
+    def export_record_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:pk>/record-hours/",
+                self.admin_site.admin_view(self.record_hours_view),
+                name="learning_enrollment_record_hours",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def record_hours_view(self, request, pk: int):
+        """Staff record class hours earned elsewhere (service ``study_hours_record``; audited)."""
+        if not request.user.has_perm("learning.record_hours"):
+            raise PermissionDenied
+        enrollment = get_object_or_404(
+            Enrollment.objects.select_related("trainee", "programme", "user"), pk=pk
+        )
+        overview = selectors.enrollment_study_overview(enrollment)
+        lessons = [row.lesson for row in overview.lessons]
+        form = StaffHoursForm(request.POST or None, lessons=lessons, initial={"enrollment": enrollment.pk})
+        if request.method == "POST" and form.is_valid():
+            try:
+                record = services.study_hours_record(
+                    enrollment=enrollment,
+                    lesson=form.cleaned_data["lesson"],
+                    minutes=form.cleaned_data["minutes"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    ip=request.META.get("REMOTE_ADDR"),
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Recorded %(minutes)s minutes for %(lesson)s.")
+                    % {"minutes": record.minutes, "lesson": record.lesson.title},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:learning_enrollment_change", enrollment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Record class hours earned elsewhere"),
+            "form": form,
+            "enrollment": enrollment,
+            "overview": overview,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/learning/enrollment/record_hours.html", context)
+
+    @admin.display(description=_("trainee"), ordering="trainee__name")
+    def trainee_name(self, obj: Enrollment) -> str:
+        return obj.trainee.name
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_extend_permission(self, request) -> bool:
+        return request.user.has_perm("learning.extend_enrollment")
+
+    @admin.action(description=_("Extend the study window"), permissions=["extend"])
+    def extend_windows(self, request, queryset):
+        """Intermediate form (days, reason), then the same service row by row."""
+        if "apply" in request.POST:
+            form = ExtendForm(request.POST)
+            if form.is_valid():
+                done, failed = 0, []
+                for enrollment in queryset.select_related("trainee"):
+                    try:
+                        services.enrollment_extend(
+                            enrollment=enrollment,
+                            days=form.cleaned_data["days"],
+                            reason=form.cleaned_data["reason"],
+                            actor=request.user,
+                            ip=request.META.get("REMOTE_ADDR"),
+                        )
+                        done += 1
+                    except (ValidationError, PermissionDenied) as exc:
+                        detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                        failed.append(f"{enrollment.trainee.name}: {detail}")
+                if done:
+                    self.message_user(
+                        request,
+                        gettext("Extended %(count)d study windows.") % {"count": done},
+                        messages.SUCCESS,
+                    )
+                for line in failed:
+                    self.message_user(request, line, messages.ERROR)
+                return None
+        else:
+            form = ExtendForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Extend the study window"),
+            "form": form,
+            "enrollments": queryset.select_related("trainee", "programme"),
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/learning/enrollment/extend.html", context)
+
+
+# Later issues add sections to the dashboard (invoices late, certificates late): a callable
+# ``(request) -> {"title": ..., "template": ..., **context}`` appended here from their AppConfig.ready.
+DASHBOARD_SECTIONS: list[Callable] = []
+
+
+def _trainee_admin_url(trainee_id: int) -> str | None:
+    try:
+        return reverse("admin:registration_trainee_change", args=[trainee_id])
+    except NoReverseMatch:
+        return None
+
+
+@admin.register(PipelineDashboard)
+class PipelineDashboardAdmin(admin.ModelAdmin):
+    """The staff dashboard: counts per pipeline stage and what is late. Every staff member sees it."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        programmes = list(Programme.objects.order_by("-year", "-opens_on"))
+        try:
+            programme_id = int(request.GET.get("programme") or 0) or None
+        except ValueError:
+            programme_id = None
+        promise = selectors.account_promise_days()
+        at_risk_days = conf("LEARNING_ACCOUNT_AT_RISK_DAYS")
+
+        def listing(days):
+            queryset = selectors.trainees_account_overdue(days=days, now=now)
+            if programme_id:
+                queryset = queryset.filter(programme_id=programme_id)
+            return [
+                {
+                    "trainee": trainee,
+                    "waiting_days": (now - trainee.paid_at).days,
+                    "blocker": selectors.trainee_account_blocker(trainee),
+                    "url": _trainee_admin_url(trainee.pk),
+                }
+                for trainee in queryset[:200]
+            ]
+
+        late = listing(promise)
+        late_ids = {row["trainee"].pk for row in late}
+        at_risk = [row for row in listing(at_risk_days) if row["trainee"].pk not in late_ids]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Pipeline dashboard"),
+            "opts": self.model._meta,
+            "programmes": programmes,
+            "programme_id": programme_id,
+            "counts": selectors.pipeline_counts(programme_id=programme_id),
+            "late": late,
+            "at_risk": at_risk,
+            "promise_days": promise,
+            "sections": [section(request) for section in DASHBOARD_SECTIONS],
+        }
+        return TemplateResponse(request, "admin/learning/dashboard.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Course content, plans, study rules, progress and the training record
+
+
+class LessonInline(admin.TabularInline):
+    model = Lesson
+    form = LessonAdminForm
+    fields = ("order", "code", "title", "kind", "class_hours", "is_active")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ("title", "code", "order", "lesson_count", "hours", "is_active")
+    list_editable = ("order",)
+    search_fields = ("title", "code")
+    list_filter = ("is_active",)
+    inlines = [LessonInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                lesson_total=Count("lessons", filter=Q(lessons__is_active=True)),
+                hours_total=Sum("lessons__class_hours", filter=Q(lessons__is_active=True)),
+            )
+        )
+
+    @admin.display(description=_("lessons"), ordering="lesson_total")
+    def lesson_count(self, obj) -> int:
+        return obj.lesson_total
+
+    @admin.display(description=_("class hours"), ordering="hours_total")
+    def hours(self, obj):
+        return obj.hours_total or 0
+
+
+@admin.register(Lesson)
+class LessonAdmin(admin.ModelAdmin):
+    form = LessonAdminForm
+    list_display = ("title", "course", "order", "kind", "class_hours", "is_active")
+    list_filter = ("kind", "is_active", "course")
+    search_fields = ("title", "code", "course__title")
+    list_select_related = ("course",)
+    fieldsets = [
+        (None, {"fields": ("course", "code", "order", "title", "kind", "class_hours", "is_active")}),
+        (_("Video"), {"fields": ("video", "video_duration_seconds")}),
+        (_("Document"), {"fields": ("document",)}),
+        (_("Text"), {"fields": ("body_html", "preview")}),
+    ]
+    readonly_fields = ("preview",)
+
+    @admin.display(description=_("preview (as trainees see it)"))
+    def preview(self, obj) -> str:
+        return lesson_html(obj.body_html) if obj and obj.body_html else "—"
+
+
+def _warn_shortfalls(request) -> None:
+    for row in selectors.plan_shortfalls():
+        if row["plan"] is None:
+            messages.warning(
+                request, gettext("There is no course plan for %(plan)s.") % {"plan": row["label"]}
+            )
+        else:
+            messages.warning(
+                request,
+                gettext(
+                    "The course plan %(plan)s has %(hours)s class hours, fewer than the %(required)s that "
+                    "%(programme)s requires."
+                )
+                % {
+                    "plan": row["plan"],
+                    "hours": row["plan_hours"],
+                    "required": row["required_hours"],
+                    "programme": row["programme"],
+                },
+            )
+
+
+@admin.register(CoursePlan)
+class CoursePlanAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "course_list", "plan_hours")
+    filter_horizontal = ("courses",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("courses")
+
+    @admin.display(description=_("courses"))
+    def course_list(self, obj) -> str:
+        return "; ".join(course.title for course in obj.courses.all())
+
+    @admin.display(description=_("class hours"))
+    def plan_hours(self, obj):
+        hours = getattr(self, "_hours", None)
+        if hours is None:
+            hours = self._hours = selectors.plans_hours()
+        return selectors.hours_display(hours.get((obj.certificate_type, obj.training_category), 0))
+
+    def changelist_view(self, request, extra_context=None):
+        self._hours = None
+        if request.method == "GET":
+            _warn_shortfalls(request)
+        return super().changelist_view(request, extra_context)
+
+    def response_change(self, request, obj):
+        _warn_shortfalls(request)
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        _warn_shortfalls(request)
+        return super().response_add(request, obj, post_url_continue)
+
+
+@admin.register(ProgrammeStudyRule)
+class ProgrammeStudyRuleAdmin(admin.ModelAdmin):
+    list_display = ("programme", "daily_cap_hours")
+
+
+class RecordSourceFilter(admin.SimpleListFilter):
+    title = _("recorded by")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return RecordSource.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+@admin.register(StudyRecord)
+class StudyRecordAdmin(admin.ModelAdmin):
+    """The training record (培训档案): every span of study, presence check outcome and staff entry."""
+
+    list_display = ("trainee", "lesson", "source", "status", "minutes", "started_at", "ended_at", "actor")
+    list_filter = (RecordSourceFilter, "status", "day")
+    search_fields = ("enrollment__trainee__name", "enrollment__user__mobile", "lesson__title")
+    list_select_related = ("enrollment__trainee", "lesson", "actor")
+    date_hierarchy = "started_at"
+    actions = ["export_xlsx", "export_csv"]
+
+    @admin.display(description=_("trainee"), ordering="enrollment__trainee__name")
+    def trainee(self, obj) -> str:
+        return obj.enrollment.trainee.name
+
+    @admin.display(description=_("minutes"), ordering="credited_ms")
+    def minutes(self, obj):
+        return obj.minutes
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _enrollments(self, queryset):
+        ids = set(queryset.values_list("enrollment_id", flat=True))
+        return Enrollment.objects.filter(pk__in=ids).select_related("trainee", "user", "programme")
+
+    @admin.action(description=_("Export the training record of these trainees (Excel)"))
+    def export_xlsx(self, request, queryset):
+        return export_response(self._enrollments(queryset), fmt="xlsx")
+
+    @admin.action(description=_("Export the training record of these trainees (CSV)"))
+    def export_csv(self, request, queryset):
+        return export_response(self._enrollments(queryset), fmt="csv")
+
+
+class LessonProgressInline(admin.TabularInline):
+    model = LessonProgress
+    fields = ("lesson", "hours_done", "completed_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("progress per lesson")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("lesson")
+
+    @admin.display(description=_("class hours done"))
+    def hours_done(self, obj):
+        return f"{selectors.hours_display(obj.credited_ms)} / {obj.lesson.class_hours}"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

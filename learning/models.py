@@ -1,0 +1,411 @@
+"""Study accounts: one enrollment per paid, approved trainee, and its study window.
+
+The log-in account itself is ``portal.User`` (login = the trainee's own mobile number). The
+enrollment carries the study window (``deadline`` = opening + the programme's
+``study_window_days``, stored so that staff can extend it) and the lifecycle status. Later apps
+(study, exam, certificates) read :func:`learning.selectors.enrollment_access` before letting the
+trainee in.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registration.models import CertificateType, TrainingCategory
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PASSED = "passed", _("Passed")
+    EXPIRED = "expired", _("Expired (void)")
+
+
+class Enrollment(models.Model):
+    trainee = models.OneToOneField(
+        "registration.Trainee",
+        verbose_name=_("trainee"),
+        related_name="enrollment",
+        on_delete=models.PROTECT,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("study account"),
+        related_name="enrollments",
+        on_delete=models.PROTECT,
+    )
+    programme = models.ForeignKey(
+        "registration.Programme", verbose_name=_("programme"), related_name="+", on_delete=models.PROTECT
+    )
+    opened_at = models.DateTimeField(_("account opened at"), default=timezone.now)
+    deadline = models.DateTimeField(_("study deadline"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
+    # Marks the rows one expiry run voided, so that run audits exactly those rows.
+    expiry_run = models.UUIDField(null=True, blank=True, editable=False)
+    extended_days = models.PositiveIntegerField(_("days extended in total"), default=0)
+    last_extended_at = models.DateTimeField(_("last extended at"), null=True, blank=True)
+    last_extension_reason = models.TextField(_("reason for the last extension"), blank=True)
+    welcome_sent_at = models.DateTimeField(_("account message sent at"), null=True, blank=True)
+    passed_at = models.DateTimeField(_("passed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["-opened_at", "-id"]
+        permissions = [("extend_enrollment", _("Can extend a study window"))]
+        indexes = [models.Index(fields=["status", "deadline"], name="learning_enr_status_deadline")]
+
+    def __str__(self) -> str:
+        return f"{self.trainee.name} · {self.programme}" if self.trainee_id else str(self.pk)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == EnrollmentStatus.EXPIRED
+
+
+class EnrollmentReminder(models.Model):
+    """One row per reminder sent: the unique constraint makes each reminder go out once
+    per deadline (an extension moves the deadline, so its reminders can go out again)."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), related_name="reminders", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("reminder"), max_length=20)
+    deadline = models.DateTimeField(_("deadline reminded of"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    run = models.UUIDField(editable=False, db_index=True)
+
+    class Meta:
+        verbose_name = _("study reminder")
+        verbose_name_plural = _("study reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "kind", "deadline"], name="learning_reminder_once_per_deadline"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} {self.kind}"
+
+
+class AccessCodePurpose(models.TextChoices):
+    ACTIVATE = "activate", _("Account activation")
+    RESET = "reset", _("Password reset")
+
+
+class AccessCode(models.Model):
+    """A one-time way to set one's own password: a link token and a 6-digit code (only hashes stored).
+
+    Issuing a new one revokes the user's earlier open ones; using either the link or the code
+    uses it up.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), related_name="+", on_delete=models.CASCADE
+    )
+    purpose = models.CharField(_("purpose"), max_length=10, choices=AccessCodePurpose.choices)
+    link_hash = models.CharField(max_length=64, unique=True, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    link_expires_at = models.DateTimeField(_("link expires at"))
+    code_expires_at = models.DateTimeField(_("code expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong code attempts"), default=0)
+    used_at = models.DateTimeField(_("used or revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access code")
+        verbose_name_plural = _("access codes")
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"], name="learning_code_open", condition=Q(used_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PipelineDashboard(Enrollment):
+    """No table: gives the staff dashboard its place on the admin index (see learning.admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("pipeline dashboard")
+        verbose_name_plural = _("pipeline dashboard")
+        default_permissions = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Course content (managed in admin by the course administrator)
+
+
+def class_hour_ms() -> int:
+    """One class hour (学时) in milliseconds (``LEARNING_CLASS_HOUR_MINUTES``, default 45)."""
+    from .conf import conf
+
+    return int(conf("LEARNING_CLASS_HOUR_MINUTES")) * 60_000
+
+
+def hours_to_ms(hours) -> int:
+    return int(Decimal(hours) * class_hour_ms())
+
+
+def lesson_upload_to(instance, filename: str) -> str:
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:6] or ".bin"
+    return f"learning/lessons/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def lesson_storage():
+    """Lesson files are only served through the (ranged, permission-checked) lesson views."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+class Course(models.Model):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LessonKind(models.TextChoices):
+    VIDEO = "video", _("Video")
+    DOCUMENT = "document", _("Document (PDF)")
+    HTML = "html", _("Text page")
+
+
+class Lesson(models.Model):
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), related_name="lessons", on_delete=models.CASCADE
+    )
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=LessonKind.choices, default=LessonKind.HTML)
+    class_hours = models.DecimalField(
+        _("class hours"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("One class hour is LEARNING_CLASS_HOUR_MINUTES minutes (45 by default)."),
+    )
+    video = models.FileField(_("video file"), storage=lesson_storage, upload_to=lesson_upload_to, blank=True)
+    video_duration_seconds = models.PositiveIntegerField(_("video duration (seconds)"), null=True, blank=True)
+    document = models.FileField(
+        _("PDF document"), storage=lesson_storage, upload_to=lesson_upload_to, blank=True
+    )
+    body_html = models.TextField(
+        _("text (HTML)"),
+        blank=True,
+        help_text=_("Only safe tags are kept (headings, paragraphs, lists, tables)."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("lesson")
+        verbose_name_plural = _("lessons")
+        ordering = ["course__order", "course_id", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def required_ms(self) -> int:
+        return hours_to_ms(self.class_hours)
+
+
+class CoursePlan(models.Model):
+    """Which courses a certificate type × training category must study (all their active lessons)."""
+
+    certificate_type = models.CharField(_("certificate type"), max_length=20, choices=CertificateType.choices)
+    training_category = models.CharField(
+        _("training category"), max_length=12, choices=TrainingCategory.choices
+    )
+    courses = models.ManyToManyField(Course, verbose_name=_("courses"), related_name="plans", blank=True)
+
+    class Meta:
+        verbose_name = _("course plan")
+        verbose_name_plural = _("course plans")
+        ordering = ["certificate_type", "training_category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate_type", "training_category"], name="learning_one_plan_per_type_category"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{CertificateType(self.certificate_type).label} · {TrainingCategory(self.training_category).label}"
+
+
+class ProgrammeStudyRule(models.Model):
+    """Per-programme study rules (the registration app owns the programme itself)."""
+
+    programme = models.OneToOneField(
+        "registration.Programme",
+        verbose_name=_("programme"),
+        related_name="study_rule",
+        on_delete=models.CASCADE,
+    )
+    daily_cap_hours = models.DecimalField(
+        _("daily cap (class hours)"),
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.5"))],
+        help_text=_("At most this many class hours are credited per trainee per day."),
+    )
+
+    class Meta:
+        verbose_name = _("study rule")
+        verbose_name_plural = _("study rules")
+
+    def __str__(self) -> str:
+        return str(self.programme)
+
+
+# ---------------------------------------------------------------------------------------------
+# Study progress and the training record (培训档案)
+
+
+class LessonProgress(models.Model):
+    """Time credited to one lesson of one enrollment (milliseconds; capped at the lesson's hours)."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), related_name="lesson_progress", on_delete=models.CASCADE
+    )
+    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), related_name="+", on_delete=models.PROTECT)
+    credited_ms = models.BigIntegerField(_("time credited (ms)"), default=0)
+    video_position = models.FloatField(_("video position (s)"), default=0)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lesson progress")
+        verbose_name_plural = _("lesson progress")
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "lesson"], name="learning_progress_once_per_lesson")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} · {self.lesson_id}"
+
+
+class RecordSource(models.TextChoices):
+    HEARTBEAT = "heartbeat", _("Online study (heartbeats)")
+    STAFF = "staff", _("Staff entry")
+
+
+class RecordStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting presence check")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISCARDED = "discarded", _("Not credited (presence check missed)")
+
+
+class StudyRecord(models.Model):
+    """One line of the training record: a span of study of one lesson (or a staff entry).
+
+    Online study accrues into a pending line per lesson; a presence check answered in time confirms
+    the pending lines, a missed one discards them (their time is taken off the progress).
+    """
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), related_name="study_records", on_delete=models.PROTECT
+    )
+    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), related_name="+", on_delete=models.PROTECT)
+    source = models.CharField(_("recorded by"), max_length=10, choices=RecordSource.choices)
+    status = models.CharField(_("status"), max_length=10, choices=RecordStatus.choices)
+    credited_ms = models.BigIntegerField(_("time credited (ms)"), default=0)
+    heartbeats = models.PositiveIntegerField(_("heartbeats"), default=0)
+    started_at = models.DateTimeField(_("from"), default=timezone.now)
+    ended_at = models.DateTimeField(_("to"), default=timezone.now)
+    day = models.DateField(_("day"))
+    resolved_at = models.DateTimeField(_("confirmed / discarded at"), null=True, blank=True)
+    presence_check = models.PositiveIntegerField(_("presence check no."), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("training record line")
+        verbose_name_plural = _("training record")
+        permissions = [("record_hours", _("Can record class hours earned elsewhere"))]
+        ordering = ["enrollment_id", "started_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["enrollment"], name="learning_record_pending", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} · {self.lesson_id} · {self.credited_ms} ms"
+
+    @property
+    def minutes(self) -> Decimal:
+        return (Decimal(self.credited_ms) / 60_000).quantize(Decimal("0.1"))
+
+
+class StudyState(models.Model):
+    """The one live study session of an enrollment: opening a lesson (another tab or device) takes over.
+
+    Heartbeats carry ``token`` and a sequence number; only the current token is credited.
+    """
+
+    enrollment = models.OneToOneField(
+        Enrollment, verbose_name=_("enrollment"), related_name="study_state", on_delete=models.CASCADE
+    )
+    token = models.UUIDField(_("session"), unique=True, default=uuid.uuid4)
+    lesson = models.ForeignKey(Lesson, verbose_name=_("lesson"), related_name="+", on_delete=models.PROTECT)
+    progress = models.ForeignKey(LessonProgress, related_name="+", on_delete=models.CASCADE)
+    record = models.ForeignKey(
+        StudyRecord, null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    started_at = models.DateTimeField(_("session started at"), default=timezone.now)
+    last_seq = models.BigIntegerField(default=0)
+    last_beat_at = models.DateTimeField(_("last heartbeat at"), default=timezone.now)
+    last_position = models.FloatField(default=0)
+    day = models.DateField(_("day"), null=True, blank=True)
+    day_ms = models.BigIntegerField(_("credited that day (ms)"), default=0)
+    unconfirmed_ms = models.BigIntegerField(_("unconfirmed (ms)"), default=0)
+    checks = models.PositiveIntegerField(_("presence checks issued"), default=0)
+    next_check_at = models.DateTimeField(_("next presence check at"), default=timezone.now)
+    check_issued_at = models.DateTimeField(_("presence check shown at"), null=True, blank=True)
+    checks_missed = models.PositiveIntegerField(_("presence checks missed"), default=0)
+    # The login session that opened it: heartbeats authenticate against these without loading the
+    # session row (the session cookie's hash, the session's auth hash, its expiry).
+    session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    session_auth_hash = models.CharField(max_length=128, blank=True, editable=False)
+    session_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("study session")
+        verbose_name_plural = _("study sessions")
+
+    def __str__(self) -> str:
+        return str(self.enrollment_id)

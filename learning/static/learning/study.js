@@ -1,0 +1,186 @@
+/* The lesson page: heartbeats while the page is visible and the learner active, video played
+ * ranges, presence checks. The server decides what is credited; this only reports. */
+(function () {
+  "use strict";
+  var root = document.getElementById("study");
+  if (!root || root.dataset.canStudy !== "1") { return; }
+
+  var cfg = root.dataset;
+  var intervalMs = parseInt(cfg.interval, 10) * 1000;
+  var idleMs = parseInt(cfg.idle, 10) * 1000;
+  var csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var statusEl = document.getElementById("study-status");
+  var alertEl = document.getElementById("study-alert");
+  var minutesEl = document.getElementById("study-minutes");
+  var barEl = document.querySelector("#study-progress .progress-bar");
+  var progressEl = document.getElementById("study-progress");
+  var video = document.getElementById("lesson-video");
+  var modalEl = document.getElementById("presence-modal");
+  var countdownEl = document.getElementById("presence-countdown");
+  var confirmBtn = document.getElementById("presence-confirm");
+  var requiredMs = parseInt(cfg.requiredMs, 10) || 1;
+  var classHourMs = 0;
+
+  var token = null, seq = 0, timer = null, stopped = false, lastActivity = Date.now();
+  var played = [], rangeStart = null, lastTime = 0;
+  var check = null, countdown = null;
+  var modal = window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(modalEl) : null;
+
+  function setStatus(text) { statusEl.textContent = text; }
+  function showAlert(text) {
+    if (!text) { alertEl.classList.add("d-none"); return; }
+    alertEl.textContent = text; alertEl.classList.remove("d-none");
+  }
+  function showProgress(lessonMs) {
+    var pct = Math.min(100, Math.floor(lessonMs * 100 / requiredMs));
+    barEl.style.width = pct + "%";
+    progressEl.setAttribute("aria-valuenow", String(pct));
+    if (classHourMs) { minutesEl.textContent = (Math.floor(lessonMs * 10 / classHourMs) / 10).toFixed(1); }
+  }
+
+  function post(url, data) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "X-Requested-With": "fetch" },
+      body: JSON.stringify(data)
+    }).then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); });
+  }
+
+  /* Activity: input, scrolling, touching, or a playing video. */
+  ["keydown", "mousedown", "mousemove", "wheel", "scroll", "touchstart", "pointerdown"].forEach(function (name) {
+    window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
+  });
+  function videoPlaying() { return video && !video.paused && !video.ended; }
+  function clientState() {
+    if (document.visibilityState !== "visible") { return "hidden"; }
+    if (videoPlaying() || Date.now() - lastActivity <= idleMs) { return "active"; }
+    return "idle";
+  }
+
+  /* Played ranges of the video since the last heartbeat; a seek closes the range (the skipped part is never reported). */
+  function closeRange(end) {
+    if (rangeStart !== null && end > rangeStart) { played.push([rangeStart, end]); }
+    rangeStart = null;
+  }
+  if (video) {
+    video.addEventListener("play", function () { rangeStart = video.currentTime; lastTime = video.currentTime; });
+    video.addEventListener("timeupdate", function () { if (!video.seeking) { lastTime = video.currentTime; } });
+    video.addEventListener("seeking", function () { closeRange(lastTime); });
+    video.addEventListener("seeked", function () { lastTime = video.currentTime; if (videoPlaying()) { rangeStart = video.currentTime; } });
+    video.addEventListener("pause", function () { closeRange(video.currentTime); });
+    video.addEventListener("ended", function () { closeRange(video.currentTime); });
+  }
+  function takePlayed() {
+    if (!video) { return []; }
+    var playing = videoPlaying();
+    if (playing) { closeRange(video.currentTime); }
+    var out = played; played = [];
+    if (playing) { rangeStart = video.currentTime; }
+    return out;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!stopped && document.visibilityState === "visible") { timer = setTimeout(beat, intervalMs); }
+  }
+
+  function stop(message) {
+    stopped = true; clearTimeout(timer);
+    clearInterval(countdown); check = null;
+    if (modal) { modal.hide(); }
+    if (video) { video.pause(); }
+    showAlert(message);
+    setStatus(message);
+  }
+
+  function handle(result) {
+    var body = result.body || {};
+    if (result.status === 409 || result.status === 403) { stop(body.message || cfg.textError); return; }
+    if (!body.ok) { setStatus(cfg.textError); return; }
+    if (body.message) { showAlert(body.message); } else if (body.discarded_ms === 0) { showAlert(""); }
+    if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
+    if (body.presence && (!check || check.id !== body.presence.id)) { askPresence(body.presence); }
+    if (body.completed) { setStatus(cfg.textDone); }
+  }
+
+  function beat(stateOverride) {
+    if (stopped || !token) { return Promise.resolve(); }
+    seq += 1;
+    var state = stateOverride || clientState();
+    setStatus(state === "active" ? cfg.textStudying : cfg.textPaused);
+    return post(cfg.heartbeatUrl, { token: token, seq: seq, state: state, played: takePlayed() })
+      .then(handle)
+      .catch(function () { setStatus(cfg.textError); })
+      .then(schedule);
+  }
+
+  /* Screen off / other app / other tab: report the time up to now, then stop. On return the first
+   * heartbeat says "hidden" so the time away is never credited, and a new chain starts. */
+  document.addEventListener("visibilitychange", function () {
+    if (stopped || !token) { return; }
+    clearTimeout(timer);
+    if (document.visibilityState === "hidden") {
+      beat(clientState() === "idle" ? "idle" : "active");
+      clearTimeout(timer);
+      if (video) { video.pause(); }
+    } else {
+      lastActivity = Date.now();
+      beat("hidden");
+    }
+  });
+  window.addEventListener("pagehide", function () {
+    if (!stopped && token && document.visibilityState === "visible") { beat(); }
+  });
+
+  /* Presence checks: a modal answered within the time the server gives. */
+  function askPresence(presence) {
+    check = presence;
+    var deadline = Date.now() + presence.seconds * 1000;
+    clearInterval(countdown);
+    function tick() {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      countdownEl.textContent = left + " s";
+      if (left <= 0) {
+        clearInterval(countdown);
+        if (modal) { modal.hide(); }
+        showAlert(cfg.textMissed);
+        check = null;
+      }
+    }
+    tick();
+    countdown = setInterval(tick, 1000);
+    if (modal) { modal.show(); }
+  }
+  modalEl.addEventListener("shown.bs.modal", function () { confirmBtn.focus(); });
+  confirmBtn.addEventListener("click", function () {
+    if (!check) { if (modal) { modal.hide(); } return; }
+    var answered = check; check = null;
+    clearInterval(countdown);
+    lastActivity = Date.now();
+    post(cfg.presenceUrl, { token: token, check: answered.id }).then(function (result) {
+      if (modal) { modal.hide(); }
+      var body = result.body || {};
+      if (result.status === 409) { stop(body.message); return; }
+      showAlert(body.code === "missed" ? body.message : "");
+      if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
+    }).catch(function () { if (modal) { modal.hide(); } setStatus(cfg.textError); });
+  });
+
+  /* Start (or take over) the live session on this lesson. */
+  post(cfg.startUrl, {}).then(function (result) {
+    var body = result.body || {};
+    if (!body.ok) { stop(body.message || cfg.textError); return; }
+    token = body.token; seq = 0;
+    requiredMs = body.required_ms || requiredMs;
+    classHourMs = body.class_hour_ms || 0;
+    showProgress(body.lesson_ms || 0);
+    if (video && body.position) {
+      var resume = function () { video.currentTime = body.position; lastTime = body.position; };
+      if (video.readyState >= 1) { resume(); } else { video.addEventListener("loadedmetadata", resume, { once: true }); }
+    }
+    setStatus(body.completed ? cfg.textDone : cfg.textStudying);
+    schedule();
+  }).catch(function () { setStatus(cfg.textError); });
+}());

@@ -1,0 +1,67 @@
+"""The lesson page in a real browser (phone and desktop): heartbeats credit time, the presence check
+modal confirms it, a second tab takes over."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from learning.models import LessonProgress, RecordStatus, StudyRecord
+from tests.learning.factories import EnrollmentFactory, LessonFactory, plan_with
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _wait(condition, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_lesson_page_credits_time_and_asks_for_presence(live_server, open_page, viewport_name, settings):
+    settings.LEARNING_HEARTBEAT_SECONDS = 1
+    settings.LEARNING_PRESENCE_MIN_MINUTES = 0
+    settings.LEARNING_PRESENCE_MAX_MINUTES = 0
+    lesson = LessonFactory(
+        class_hours=Decimal("1"), body_html="<h2>安全生产法</h2>" + "<p>条文内容。</p>" * 30
+    )
+    plan_with(lesson.course)
+    enrollment = EnrollmentFactory()
+    client = Client()
+    client.force_login(enrollment.user)
+    watched = open_page(viewport_name)
+    page = watched.page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/learning/enrollments/{enrollment.pk}/")  # 我的项目: the learning tasks
+    watched.assert_no_horizontal_scroll()
+    watched.screenshot("project")
+    page.get_by_role("link", name="开始学习").first.click()
+    page.wait_for_selector("#study")
+    watched.assert_no_horizontal_scroll()
+    page.mouse.move(10, 10)
+    # the first credited heartbeat brings the presence check (due at once in this test)
+    page.wait_for_selector("#presence-modal.show")
+    watched.screenshot("presence")
+    page.get_by_role("button", name="我在学习").click()
+    assert _wait(
+        lambda: StudyRecord.objects.filter(enrollment=enrollment, status=RecordStatus.CONFIRMED).exists()
+    )
+    assert _wait(lambda: LessonProgress.objects.get(enrollment=enrollment).credited_ms >= 2000)
+    watched.screenshot("studying")
+    # a second tab takes over: the first one says so and stops
+    second = open_page(viewport_name).page
+    second.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    second.goto(page.url)
+    assert _wait(lambda: "另一个窗口" in page.locator("#study-alert").inner_text())
+    assert _wait(lambda: not page.locator("#presence-modal").is_visible())
+    watched.screenshot("taken-over")
+    # the refused heartbeat (409) is the expected answer here, not a problem of the page
+    watched.problems[:] = [p for p in watched.problems if "409" not in p or "/study/heartbeat/" not in p]

@@ -1,0 +1,125 @@
+import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from learning import services
+from learning.models import Enrollment, EnrollmentStatus
+from portal.models import AuditEntry
+from portal.roles import COURSE_ADMIN, FINANCE, REVIEWER
+from registration.models import TraineeStatus
+from tests.portal.factories import StaffFactory
+
+from .factories import PaidTraineeFactory, TraineeFactory
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+DASHBOARD = "admin:learning_pipelinedashboard_changelist"
+
+
+def test_roles_get_their_permissions():
+    course = Group.objects.get(name=COURSE_ADMIN).permissions.values_list("codename", flat=True)
+    assert {"view_enrollment", "extend_enrollment"} <= set(course)
+    for role in (REVIEWER, FINANCE):
+        codenames = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
+        assert "view_enrollment" in codenames and "extend_enrollment" not in codenames
+
+
+def test_dashboard_is_linked_from_the_admin_index_for_every_staff_member(client):
+    client.force_login(StaffFactory(role=FINANCE))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert reverse(DASHBOARD) in html
+
+
+def test_dashboard_counts_and_late_accounts(
+    client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with time_machine.travel(START, tick=False) as clock:
+        TraineeFactory(status=TraineeStatus.SUBMITTED)
+        TraineeFactory()  # approved, unpaid
+        late = PaidTraineeFactory(status=TraineeStatus.RETURNED, name="迟到甲")
+        opened = PaidTraineeFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.account_open(trainee_id=opened.pk)
+        clock.move_to(START + timedelta(days=1, hours=12))
+        risky = PaidTraineeFactory(
+            status=TraineeStatus.RETURNED, name="风险乙", paid_at=START + timedelta(hours=2)
+        )
+        client.force_login(StaffFactory(role=REVIEWER))
+        with django_assert_max_num_queries(15):
+            response = client.get(reverse(DASHBOARD))
+        assert response.status_code == 200
+        counts = response.context["counts"]
+        assert counts == {
+            "registered": 5,
+            "approved": 2,
+            "paid": 3,
+            "opened": 1,
+            "active": 1,
+            "expired": 0,
+            "passed": 0,
+        }
+        assert response.context["late"] == []
+        assert [row["trainee"] for row in response.context["at_risk"]] == [late, risky]
+        clock.move_to(START + timedelta(days=2, hours=1))
+        client.force_login(StaffFactory(role=REVIEWER))  # sessions last 12 hours
+        response = client.get(reverse(DASHBOARD))
+        assert [row["trainee"] for row in response.context["late"]] == [late]
+        assert [row["trainee"] for row in response.context["at_risk"]] == [risky]
+        html = response.content.decode()
+        assert "迟到甲" in html and "已超时" in html
+
+
+def test_dashboard_needs_staff(client):
+    from tests.portal.factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert client.get(reverse(DASHBOARD)).status_code == 302
+
+
+def test_extend_action_with_intermediate_form(client, django_capture_on_commit_callbacks):
+    with time_machine.travel(START, tick=False) as clock:
+        with django_capture_on_commit_callbacks(execute=True):
+            enrollment = services.account_open(trainee_id=PaidTraineeFactory().pk)
+        clock.move_to(START + timedelta(days=31))
+        services.enrollments_expire()
+        staff = StaffFactory(role=COURSE_ADMIN)
+        client.force_login(staff)
+        url = reverse("admin:learning_enrollment_changelist")
+        form = client.post(url, {"action": "extend_windows", "_selected_action": [enrollment.pk]})
+        assert form.status_code == 200 and "延长天数" in form.content.decode()
+        missing_reason = client.post(
+            url, {"action": "extend_windows", "_selected_action": [enrollment.pk], "apply": "1", "days": "5"}
+        )
+        assert missing_reason.status_code == 200
+        assert Enrollment.objects.get().status == EnrollmentStatus.EXPIRED
+        done = client.post(
+            url,
+            {
+                "action": "extend_windows",
+                "_selected_action": [enrollment.pk],
+                "apply": "1",
+                "days": "5",
+                "reason": "病假",
+            },
+            follow=True,
+        )
+    assert done.status_code == 200
+    enrollment.refresh_from_db()
+    assert enrollment.status == EnrollmentStatus.ACTIVE
+    assert enrollment.deadline == START + timedelta(days=36)
+    assert AuditEntry.objects.get(action="enrollment.extended").reason == "病假"
+
+
+def test_extend_action_hidden_without_permission(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.account_open(trainee_id=PaidTraineeFactory().pk)
+    client.force_login(StaffFactory(role=REVIEWER))
+    response = client.get(reverse("admin:learning_enrollment_changelist"))
+    assert response.status_code == 200
+    assert "extend_windows" not in response.content.decode()
