@@ -1,9 +1,9 @@
 """Accounts: the expiry sweep over 100,000 enrollments (time and number of queries)."""
 
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
-from .harness import test_database
+from .harness import bench_application, test_database
 
 ROWS = 100_000
 
@@ -13,25 +13,10 @@ def _populate(rows: int) -> None:
 
     from learning.models import Enrollment
     from portal.models import User
-    from registration.models import Application, Programme, Trainee, TraineeStatus
+    from registration.models import Trainee, TraineeStatus
 
     now = timezone.now()
-    programme = Programme.objects.create(
-        name="基准测试项目", year=2026, opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31)
-    )
-    application = Application.objects.create(
-        programme=programme,
-        reference="BENCH-1",
-        unit_name="基准测试有限公司",
-        industry="制造业",
-        contact_name="基准",
-        contact_phone="13800000000",
-        mail_recipient="基准",
-        mail_phone="13800000000",
-        mail_address="示例路 1 号",
-        invoice_title="基准测试有限公司",
-        invoice_email="bench@example.org",
-    )
+    programme, application = bench_application(reference="BENCH-1", year=2026)
     user = User.objects.create_user(mobile="13800000000", name="基准")
     Trainee.objects.bulk_create(
         (

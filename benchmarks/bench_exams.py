@@ -31,6 +31,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, build_opener
 
+from benchmarks.harness import bench_application, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 TAKERS = int(os.environ.get("BENCH_EXAM_TAKERS", "300"))
 ANSWERS_PER_TAKER = 10  # saved one by one; the rest go with the submitted form
@@ -49,7 +51,7 @@ def prepare(users_file: str) -> None:
     import django
 
     django.setup()
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -58,26 +60,11 @@ def prepare(users_file: str) -> None:
     from exams import demo
     from learning.models import Enrollment
     from portal.models import User
-    from registration.models import Application, Programme, Trainee, TraineeStatus
+    from registration.models import Trainee, TraineeStatus
 
     call_command("migrate", verbosity=0)
     now = timezone.now()
-    programme = Programme.objects.create(
-        name="压测项目", year=now.year, opens_on=date(now.year, 1, 1), closes_on=date(now.year, 12, 31)
-    )
-    application = Application.objects.create(
-        programme=programme,
-        reference="BENCH-EXAM",
-        unit_name="压测示例有限公司",
-        industry="制造业",
-        contact_name="压测",
-        contact_phone="13800000000",
-        mail_recipient="压测",
-        mail_phone="13800000000",
-        mail_address="示例路 1 号",
-        invoice_title="压测示例有限公司",
-        invoice_email="bench@example.org",
-    )
+    programme, application = bench_application(reference="BENCH-EXAM", year=now.year)
     password = make_password(PASSWORD)
     mobiles = [f"1391234{n:04d}" for n in range(TAKERS)]
     User.objects.bulk_create(
@@ -244,12 +231,6 @@ class Taker:
 # --------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -319,7 +300,7 @@ def run(report) -> None:
             check=True,
         )
         takers_list = json.loads(users_file.read_text())
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(  # noqa: S603 -- our own interpreter and gunicorn
             [
                 sys.executable,

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness import bench_application, free_port
+
 TRAINEES = 200
 CONCURRENCY = 16
 ROUNDS = 4
@@ -30,18 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "benchmarks.learning_settings"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def _prepare(count: int, out: str) -> None:
     """Runs in a subprocess with the bench settings: migrate, then trainees with sessions and tokens."""
     import django
 
     django.setup()
-    from datetime import date, timedelta
+    from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -53,7 +49,7 @@ def _prepare(count: int, out: str) -> None:
     from learning import services
     from learning.models import Course, CoursePlan, Enrollment, Lesson, ProgrammeStudyRule
     from portal.models import User
-    from registration.models import Application, Programme, Trainee, TraineeStatus
+    from registration.models import Trainee, TraineeStatus
 
     if connection.vendor == "postgresql":
         # A throw-away database (test_<name>), dropped by ``--drop`` after the run.
@@ -61,9 +57,7 @@ def _prepare(count: int, out: str) -> None:
     else:
         call_command("migrate", verbosity=0)
     now = timezone.now()
-    programme = Programme.objects.create(
-        name="基准测试项目", year=2026, opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31)
-    )
+    programme, application = bench_application(reference="BENCH-LEARN", year=2026)
     ProgrammeStudyRule.objects.create(programme=programme, daily_cap_hours=Decimal("999"))
     course = Course.objects.create(code="bench", title="基准课程")
     lesson = Lesson.objects.create(
@@ -71,19 +65,6 @@ def _prepare(count: int, out: str) -> None:
     )
     plan = CoursePlan.objects.create(certificate_type="principal", training_category="initial")
     plan.courses.add(course)
-    application = Application.objects.create(
-        programme=programme,
-        reference="BENCH-LEARN",
-        unit_name="基准测试有限公司",
-        industry="制造业",
-        contact_name="基准",
-        contact_phone="13800000000",
-        mail_recipient="基准",
-        mail_phone="13800000000",
-        mail_address="示例路 1 号",
-        invoice_title="基准测试有限公司",
-        invoice_email="bench@example.org",
-    )
     trainees = Trainee.objects.bulk_create(
         Trainee(
             application=application,
@@ -213,7 +194,7 @@ def run(report) -> None:
             timeout=120,
         )
         clients = json.loads(Path(clients_file).read_text())
-        port = _free_port()
+        port = free_port(HOST)
         workers = int(os.environ.get("BENCH_LEARNING_WORKERS") or max(2, min(4, os.cpu_count() or 2)))
         gunicorn = Path(sys.executable).with_name("gunicorn")
         server = subprocess.Popen(  # noqa: S603 -- the venv's gunicorn, fixed arguments

@@ -51,3 +51,37 @@ class Reporter:
             else (f"{value:.1f}" if isinstance(value, float) else str(value))
         )
         print(f"bench {self.name}.{figure}: {shown} {unit}".rstrip(), flush=True)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on the loopback interface (for a gunicorn the benchmark starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def bench_application(*, reference: str, year: int = 2026):
+    """An open programme and one unit application for benchmark trainees: ``(programme, application)``."""
+    from datetime import date
+
+    from registration.models import Application, Programme
+
+    programme = Programme.objects.create(
+        name=f"基准测试项目 {reference}", year=year, opens_on=date(year, 1, 1), closes_on=date(year, 12, 31)
+    )
+    application = Application.objects.create(
+        programme=programme,
+        reference=reference,
+        unit_name="基准测试有限公司",
+        industry="C",
+        contact_name="基准",
+        contact_phone="13800000000",
+        mail_recipient="基准",
+        mail_phone="13800000000",
+        mail_address="示例路 1 号",
+        invoice_title="基准测试有限公司",
+        invoice_email="bench@example.org",
+    )
+    return programme, application
