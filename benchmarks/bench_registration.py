@@ -78,7 +78,13 @@ def run(report) -> None:
                 applicant["kind"] = "unit"
                 tax17 = "91440101" + "000000001"
                 applicant["invoice_tax_id"] = tax17 + uscc.calc_check_digit(tax17)
-                application_submit(programme=programme, applicant=applicant, roster=rows, ip="127.0.0.1")
+                application_submit(
+                    programme=programme,
+                    applicant=applicant,
+                    roster=rows,
+                    consents=["id_number"],
+                    ip="127.0.0.1",
+                )
             elapsed = time.perf_counter() - start
             committed = time.perf_counter()
         notified = time.perf_counter() - committed

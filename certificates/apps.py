@@ -5,3 +5,21 @@ from django.utils.translation import gettext_lazy as _
 class CertificatesConfig(AppConfig):
     name = "certificates"
     verbose_name = _("Certificates")
+
+    def ready(self) -> None:
+        from exams.signals import exam_passed
+        from learning.admin import DASHBOARD_SECTIONS
+        from learning.selectors import PIPELINE_PREFETCHERS, PIPELINE_STEP_PROVIDERS
+
+        from . import receivers, selectors
+
+        # A passed exam queues the certificate (after the grading commits).
+        exam_passed.connect(receivers.exam_passed_issue_certificate, dispatch_uid="certificates.issue")
+        # The trainee's pipeline shows the certificate (download) and the mailing (tracking number).
+        if selectors.pipeline_prefetch not in PIPELINE_PREFETCHERS:
+            PIPELINE_PREFETCHERS.append(selectors.pipeline_prefetch)
+        PIPELINE_STEP_PROVIDERS["certificate"] = selectors.pipeline_certificate_step
+        PIPELINE_STEP_PROVIDERS["mailing"] = selectors.pipeline_mailing_step
+        # The staff dashboard lists certificates due and overdue for mailing.
+        if selectors.dashboard_section not in DASHBOARD_SECTIONS:
+            DASHBOARD_SECTIONS.append(selectors.dashboard_section)

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "certificates"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:pk>/pdf/", views.download, name="download"),
+    path("verify/", views.verify, name="verify"),
+    path("verify/<str:number>/", views.verify_number, name="verify_number"),
+]

@@ -13,6 +13,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.admin_audit import AuditedModelAdmin
+
 from . import selectors
 from .forms import QuestionAdminForm, QuestionImportForm
 from .models import Attempt, AttemptStatus, ExamStatistics, ExamTemplate, ExamTemplateRule, Question
@@ -22,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(AuditedModelAdmin, admin.ModelAdmin):
     form = QuestionAdminForm
     change_list_template = "exams/admin/question_change_list.html"
     list_display = [
@@ -135,7 +137,7 @@ class RuleInline(admin.TabularInline):
 
 
 @admin.register(ExamTemplate)
-class ExamTemplateAdmin(admin.ModelAdmin):
+class ExamTemplateAdmin(AuditedModelAdmin, admin.ModelAdmin):
     inlines = [RuleInline]
     list_display = [
         "name",
@@ -205,7 +207,7 @@ class ExamTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = [
         "pk",
         "trainee_name",
@@ -248,7 +250,7 @@ class AttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExamStatistics)
-class ExamStatisticsAdmin(admin.ModelAdmin):
+class ExamStatisticsAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """Pass rates per programme and the most missed questions (two aggregate queries)."""
 
     def _allowed(self, request):

@@ -160,14 +160,11 @@ def attempts_for_enrollment(enrollment) -> list[Attempt]:
     return list(Attempt.objects.filter(enrollment=enrollment).order_by("number"))
 
 
-def attempt_for_user(*, user, pk: int) -> Attempt | None:
-    return (
-        Attempt.objects.select_related(
-            "enrollment", "enrollment__programme", "enrollment__trainee", "template"
-        )
-        .filter(pk=pk, enrollment__user=user)
-        .first()
-    )
+def attempt_for_user(*, user, pk: int, with_enrollment: bool = True) -> Attempt | None:
+    """The attempt ``pk`` if it is ``user``'s, with its template (and its enrollment, programme and
+    trainee unless ``with_enrollment`` is false: the paper and the timer do not need them)."""
+    related = ["enrollment", "enrollment__programme", "enrollment__trainee"] if with_enrollment else []
+    return Attempt.objects.select_related(*related, "template").filter(pk=pk, enrollment__user=user).first()
 
 
 @dataclass
@@ -227,10 +224,15 @@ def attempt_items(attempt: Attempt) -> list[AttemptQuestion]:
     return list(attempt.items.order_by("position"))
 
 
-def attempts_remaining(attempt: Attempt) -> int:
-    """Attempts still allowed in the enrollment of ``attempt`` (after it)."""
+def attempts_remaining(attempt: Attempt, *, attempts: list[Attempt] | None = None) -> int:
+    """Attempts still allowed in the enrollment of ``attempt`` (after it); ``attempts``: all the
+    enrollment's attempts if already loaded (else counted here)."""
     allowed = 1 + template_resits(attempt.template, attempt.enrollment.programme)
-    used = Attempt.objects.filter(enrollment_id=attempt.enrollment_id).count()
+    used = (
+        len(attempts)
+        if attempts is not None
+        else Attempt.objects.filter(enrollment_id=attempt.enrollment_id).count()
+    )
     return max(0, allowed - used)
 
 

@@ -86,24 +86,29 @@ def paper_draw(
         for qid in rng.sample(candidates, rule.count):
             chosen.add(qid)
             picks[rule.qtype].append((qid, rule.points))
-    questions = Question.objects.in_bulk(chosen)
+    questions = {
+        q["id"]: q
+        for q in Question.objects.filter(pk__in=chosen).values(
+            "id", "qtype", "stem", "options", "answer", "explanation"
+        )
+    }
     paper = []
     for qtype in TYPE_ORDER:
         section = picks[qtype]
         rng.shuffle(section)
         for qid, points in section:
             question = questions[qid]
-            order = list(range(len(question.options)))
-            if question.qtype != QuestionType.TRUE_FALSE:
+            order = list(range(len(question["options"])))
+            if question["qtype"] != QuestionType.TRUE_FALSE:
                 rng.shuffle(order)
             paper.append(
                 {
-                    "question": question,
-                    "qtype": question.qtype,
-                    "stem": question.stem,
-                    "options": [question.options[i] for i in order],
-                    "correct": sorted(order.index(i) for i in question.answer),
-                    "explanation": question.explanation,
+                    "question_id": qid,
+                    "qtype": question["qtype"],
+                    "stem": question["stem"],
+                    "options": [question["options"][i] for i in order],
+                    "correct": sorted(order.index(i) for i in question["answer"]),
+                    "explanation": question["explanation"],
                     "points": points,
                 }
             )
@@ -157,9 +162,7 @@ def attempt_start(*, enrollment, actor: User | None = None, now: datetime | None
             total_points=total,
             pass_mark=selectors.template_pass_mark(template, enrollment.programme, total),
         )
-        AttemptQuestion.objects.bulk_create(
-            AttemptQuestion(attempt=attempt, position=n, **item) for n, item in enumerate(paper, start=1)
-        )
+        _paper_write(attempt, paper)
         audit_record(
             actor=actor,
             action="exams.attempt_started",
@@ -169,58 +172,111 @@ def attempt_start(*, enrollment, actor: User | None = None, now: datetime | None
     return attempt
 
 
-def _clean_choices(item: AttemptQuestion | Question, choices) -> list[int] | None:
-    """Validate the chosen option indexes for the item; ``None`` = no answer."""
+def _paper_write(attempt: Attempt, paper: list[dict]) -> None:
+    """Insert the drawn paper of ``attempt`` (a 90-question paper in one or two multi-row INSERTs,
+    without building a model instance per row as ``bulk_create`` does)."""
+    meta = AttemptQuestion._meta
+    qn = connection.ops.quote_name
+    names = [
+        "attempt",
+        "position",
+        "question",
+        "qtype",
+        "stem",
+        "options",
+        "correct",
+        "explanation",
+        "points",
+    ]
+    fields = [meta.get_field(name) for name in names]
+    options, correct, points = (meta.get_field(name) for name in ("options", "correct", "points"))
+    rows = [
+        (
+            attempt.pk,
+            position,
+            item["question_id"],
+            item["qtype"],
+            item["stem"],
+            options.get_db_prep_save(item["options"], connection),
+            correct.get_db_prep_save(item["correct"], connection),
+            item["explanation"],
+            points.get_db_prep_save(item["points"], connection),
+        )
+        for position, item in enumerate(paper, start=1)
+    ]
+    # Only our own table and column names are interpolated.
+    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, (connection.features.max_query_params or 999) // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(head + ", ".join([row_sql] * len(chunk)), [v for row in chunk for v in row])
+
+
+def _choices_clean(*, qtype: str, option_count: int, choices) -> list[int] | None:
+    """Validate chosen option indexes for a question of ``qtype`` with ``option_count`` options;
+    ``None`` = no answer."""
     try:
         values = sorted({int(c) for c in (choices or [])})
     except (TypeError, ValueError):
         raise ValidationError(_("The answer is not valid.")) from None
     if not values:
         return None
-    if any(v < 0 or v >= len(item.options) for v in values):
+    if any(v < 0 or v >= option_count for v in values):
         raise ValidationError(_("The answer is not valid."))
-    if item.qtype != QuestionType.MULTIPLE and len(values) != 1:
+    if qtype != QuestionType.MULTIPLE and len(values) != 1:
         raise ValidationError(_("Choose exactly one option."))
     return values
 
 
+def _clean_choices(item, choices) -> list[int] | None:
+    """Validate the chosen option indexes for ``item`` (anything with ``qtype`` and ``options``: a
+    question, a paper question); ``None`` = no answer."""
+    return _choices_clean(qtype=item.qtype, option_count=len(item.options), choices=choices)
+
+
 @dataclass
 class AnswerSaved:
-    attempt: Attempt
+    attempt_id: int
     expired: bool
+    remaining_seconds: int = 0
 
 
 def attempt_answer_save(
     *, attempt_id: int, user: User, position: int, choices, now: datetime | None = None
 ) -> AnswerSaved:
-    """Save one answer (idempotent: saving the same answer twice changes nothing). Two queries:
-    the question with its attempt (locked), and the update. If the time is up the attempt is graded
-    instead and ``expired`` is returned."""
+    """Save one answer (idempotent: saving the same answer twice changes nothing). Two queries in
+    the usual case: the attempt (locked, checked to be the user's) with the question's type and
+    options, and the update. If the time is up the attempt is graded instead and ``expired`` is
+    returned. Raises ``Attempt.DoesNotExist`` for someone else's attempt, ``ValidationError`` for
+    an answer that does not fit the question."""
     now = now or timezone.now()
     with transaction.atomic():
-        item = (
-            AttemptQuestion.objects.select_related("attempt")
-            .select_for_update(of=("attempt",))
-            .only("pk", "qtype", "options", *(f"attempt__{f.attname}" for f in Attempt._meta.concrete_fields))
-            .filter(attempt_id=attempt_id, position=position, attempt__enrollment__user=user)
-            .first()
+        found = list(
+            Attempt.objects.select_for_update(of=("self",))
+            .filter(pk=attempt_id, enrollment__user=user, items__position=position)
+            .values_list("status", "deadline", "items__pk", "items__qtype", "items__options")
+            .order_by()[:1]
         )
-        if item is None:
+        if not found:
             attempt = Attempt.objects.filter(pk=attempt_id, enrollment__user=user).first()
             if attempt is None:
                 raise Attempt.DoesNotExist
             if attempt.status != AttemptStatus.IN_PROGRESS:
-                return AnswerSaved(attempt, True)
+                return AnswerSaved(attempt.pk, True)
             raise ValidationError(_("There is no question %(number)s in this paper.") % {"number": position})
-        attempt = item.attempt
-        if attempt.status != AttemptStatus.IN_PROGRESS:
-            return AnswerSaved(attempt, True)
-        if attempt.deadline <= now:
-            _grade_locked([attempt], now=now, reason=SubmitReason.TIMEOUT, actor=None)
-            return AnswerSaved(attempt, True)
-        values = _clean_choices(item, choices)
-        AttemptQuestion.objects.filter(pk=item.pk).update(answer=values, answered_at=now if values else None)
-    return AnswerSaved(attempt, False)
+        status, deadline, item_id, qtype, options = found[0]
+        if status != AttemptStatus.IN_PROGRESS:
+            return AnswerSaved(attempt_id, True)
+        if deadline <= now:
+            _grade_locked(
+                [Attempt.objects.get(pk=attempt_id)], now=now, reason=SubmitReason.TIMEOUT, actor=None
+            )
+            return AnswerSaved(attempt_id, True)
+        values = _choices_clean(qtype=qtype, option_count=len(options), choices=choices)
+        AttemptQuestion.objects.filter(pk=item_id).update(answer=values, answered_at=now if values else None)
+    return AnswerSaved(attempt_id, False, max(0, int((deadline - now).total_seconds())))
 
 
 def attempt_submit(
@@ -248,30 +304,45 @@ def attempt_submit(
         if attempt.deadline <= now:
             _grade_locked([attempt], now=now, reason=SubmitReason.TIMEOUT, actor=None, ip=ip)
             return attempt
-        items = list(
-            AttemptQuestion.objects.filter(attempt=attempt).only(
-                "pk", "position", "qtype", "options", "answer"
+        items = [
+            _PaperRow(*row)
+            for row in AttemptQuestion.objects.filter(attempt=attempt).values_list(
+                "pk", "attempt_id", "position", "qtype", "options", "correct", "answer", "points"
             )
-        )
+        ]
         if answers:
             changed = []
             for item in items:
                 if item.position in answers:
                     values = _clean_choices(item, answers[item.position])
                     if values is not None and values != item.answer:
-                        item.answer, item.answered_at = values, now
+                        item.answer = values
                         changed.append(item)
             _answers_write(changed, now=now)
         unanswered = sorted(item.position for item in items if not item.answer)
         if not unanswered:
-            _grade_locked([attempt], now=now, reason=SubmitReason.TRAINEE, actor=user, ip=ip)
+            _grade_locked([attempt], now=now, reason=SubmitReason.TRAINEE, actor=user, ip=ip, rows=items)
     if unanswered:
         # Raised after the commit: the answers sent with the refused submit are kept.
         raise UnansweredQuestions(unanswered)
     return attempt
 
 
-def _answers_write(items: list[AttemptQuestion], *, now: datetime) -> None:
+@dataclass
+class _PaperRow:
+    """One question of a paper as submitting and grading read it (no model instance needed)."""
+
+    pk: int
+    attempt_id: int
+    position: int
+    qtype: str
+    options: list
+    correct: list
+    answer: list | None
+    points: Decimal
+
+
+def _answers_write(items: list[_PaperRow], *, now: datetime) -> None:
     """Write many answers in one ``executemany`` (``bulk_update`` builds a CASE per row)."""
     if not items:
         return
@@ -282,14 +353,8 @@ def _answers_write(items: list[AttemptQuestion], *, now: datetime) -> None:
     table, pk = qn(meta.db_table), qn(meta.pk.column)
     sets = f"{qn(answer.column)} = %s, {qn(answered_at.column)} = %s"
     sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608
-    params = [
-        (
-            answer.get_db_prep_save(item.answer, connection),
-            answered_at.get_db_prep_save(now, connection),
-            item.pk,
-        )
-        for item in items
-    ]
+    at = answered_at.get_db_prep_save(now, connection)
+    params = [(answer.get_db_prep_save(item.answer, connection), at, item.pk) for item in items]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -315,23 +380,33 @@ def attempts_expire(*, now: datetime | None = None, batch_size: int = 200) -> in
 
 
 def _grade_locked(
-    attempts: list[Attempt], *, now: datetime, reason: str, actor: User | None, ip: str | None = None
+    attempts: list[Attempt],
+    *,
+    now: datetime,
+    reason: str,
+    actor: User | None,
+    ip: str | None = None,
+    rows: list[_PaperRow] | None = None,
 ) -> None:
-    """Grade ``attempts`` (locked, in progress) with their saved answers. Set-based: the number of
-    queries does not depend on the number of questions or attempts (except one call to learning per
-    attempt passed)."""
+    """Grade ``attempts`` (locked, in progress) with their saved answers (``rows``: their questions
+    as already read in this transaction, else read here). Set-based: the number of queries does not
+    depend on the number of questions or attempts (except one call to learning per attempt passed)."""
     ids = [a.pk for a in attempts]
-    rows = AttemptQuestion.objects.filter(attempt_id__in=ids).values_list(
-        "pk", "attempt_id", "correct", "answer", "points"
-    )
+    if rows is None:
+        rows = [
+            _PaperRow(pk, attempt_id, 0, "", [], correct, answer, points)
+            for pk, attempt_id, correct, answer, points in AttemptQuestion.objects.filter(
+                attempt_id__in=ids
+            ).values_list("pk", "attempt_id", "correct", "answer", "points")
+        ]
     score: dict[int, Decimal] = {pk: Decimal("0") for pk in ids}
     correct_count: dict[int, int] = dict.fromkeys(ids, 0)
     right = []
-    for pk, attempt_id, correct, answer, points in rows:
-        if answer and sorted(answer) == sorted(correct):
-            right.append(pk)
-            score[attempt_id] += Decimal(points)
-            correct_count[attempt_id] += 1
+    for row in rows:
+        if row.answer and sorted(row.answer) == sorted(row.correct):
+            right.append(row.pk)
+            score[row.attempt_id] += Decimal(row.points)
+            correct_count[row.attempt_id] += 1
     items = AttemptQuestion.objects.filter(attempt_id__in=ids)
     items.filter(pk__in=right).update(is_correct=True)
     items.exclude(pk__in=right).update(is_correct=False)
@@ -342,9 +417,11 @@ def _grade_locked(
         attempt.score = score[attempt.pk]
         attempt.correct_count = correct_count[attempt.pk]
         attempt.passed = attempt.score >= attempt.pass_mark
-    Attempt.objects.bulk_update(
-        attempts, ["status", "submitted_at", "submit_reason", "score", "correct_count", "passed"]
-    )
+    graded = ["status", "submitted_at", "submit_reason", "score", "correct_count", "passed"]
+    if len(attempts) == 1:  # the trainee's own submit: a plain UPDATE (no CASE per field)
+        Attempt.objects.filter(pk=attempts[0].pk).update(**{f: getattr(attempts[0], f) for f in graded})
+    else:
+        Attempt.objects.bulk_update(attempts, graded)
     content_type = ContentType.objects.get_for_model(Attempt)
     AuditEntry.objects.bulk_create(
         AuditEntry(

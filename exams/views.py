@@ -29,8 +29,8 @@ def _enrollment(request, enrollment_id: int):
     return get_object_or_404(learning_selectors.enrollments_for_user(user=request.user), pk=enrollment_id)
 
 
-def _attempt(request, pk: int) -> Attempt:
-    attempt = selectors.attempt_for_user(user=request.user, pk=pk)
+def _attempt(request, pk: int, *, with_enrollment: bool = True) -> Attempt:
+    attempt = selectors.attempt_for_user(user=request.user, pk=pk, with_enrollment=with_enrollment)
     if attempt is None:
         raise Http404
     return attempt
@@ -133,19 +133,19 @@ def _render_paper(request, attempt, *, now, unanswered=None, status=200):
 @require_GET
 def attempt_page(request, pk: int):
     now = timezone.now()
-    attempt = _close_if_time_is_up(_attempt(request, pk), now)
+    attempt = _close_if_time_is_up(_attempt(request, pk, with_enrollment=False), now)
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return redirect("exams:result", pk=attempt.pk)
     return _render_paper(request, attempt, now=now)
 
 
-def _expired_json(attempt: Attempt) -> JsonResponse:
+def _expired_json(attempt_id: int) -> JsonResponse:
     return JsonResponse(
         {
             "ok": False,
             "expired": True,
             "message": _("The exam has ended; your answers have been submitted."),
-            "result_url": reverse("exams:result", args=[attempt.pk]),
+            "result_url": reverse("exams:result", args=[attempt_id]),
         },
         status=409,
     )
@@ -160,9 +160,10 @@ def attempt_answer(request, pk: int):
         data = json.loads(request.body or b"{}")
         position = int(data["position"])
         choices = data.get("choices") or []
-        if not isinstance(choices, list):
+        if not isinstance(choices, list) or not 0 < position < 2**15:
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+        choices = [int(choice) for choice in choices]
+    except (ValueError, KeyError, TypeError, OverflowError):  # Infinity / NaN / huge numbers too
         return JsonResponse({"ok": False, "error": _("The answer is not valid.")}, status=400)
     try:
         saved = services.attempt_answer_save(
@@ -173,13 +174,13 @@ def attempt_answer(request, pk: int):
     except ValidationError as exc:
         return JsonResponse({"ok": False, "error": " ".join(exc.messages)}, status=400)
     if saved.expired:
-        return _expired_json(saved.attempt)
+        return _expired_json(saved.attempt_id)
     return JsonResponse(
         {
             "ok": True,
             "position": position,
             "answered": bool(choices),
-            "remaining_seconds": saved.attempt.remaining_seconds(),
+            "remaining_seconds": saved.remaining_seconds,
         }
     )
 
@@ -190,9 +191,9 @@ def attempt_answer(request, pk: int):
 def attempt_state(request, pk: int):
     """The server's clock and the saved answers (numbers only), for the timer and resuming."""
     now = timezone.now()
-    attempt = _close_if_time_is_up(_attempt(request, pk), now)
+    attempt = _close_if_time_is_up(_attempt(request, pk, with_enrollment=False), now)
     if attempt.status != AttemptStatus.IN_PROGRESS:
-        return _expired_json(attempt)
+        return _expired_json(attempt.pk)
     answered = list(
         attempt.items.filter(answer__isnull=False).order_by("position").values_list("position", flat=True)
     )
@@ -201,10 +202,10 @@ def attempt_state(request, pk: int):
     )
 
 
-def _posted_answers(request, attempt: Attempt) -> dict[int, list]:
+def _posted_answers(request) -> dict[int, list]:
     answers = {}
     for key in request.POST:
-        if key.startswith("q") and key[1:].isdigit():
+        if key.startswith("q") and key[1:].isascii() and key[1:].isdigit() and len(key) < 7:  # q1 … q99999
             answers[int(key[1:])] = request.POST.getlist(key)
     return answers
 
@@ -214,22 +215,19 @@ def _posted_answers(request, attempt: Attempt) -> dict[int, list]:
 def attempt_submit(request, pk: int):
     """确认交卷: refused (with the unanswered numbers) until every question is answered."""
     now = timezone.now()
-    attempt = _attempt(request, pk)
     try:
         attempt = services.attempt_submit(
-            attempt_id=attempt.pk,
-            user=request.user,
-            answers=_posted_answers(request, attempt),
-            now=now,
-            ip=_ip(request),
+            attempt_id=pk, user=request.user, answers=_posted_answers(request), now=now, ip=_ip(request)
         )
+    except Attempt.DoesNotExist:
+        raise Http404 from None
     except services.UnansweredQuestions as exc:
-        attempt.refresh_from_db()
+        attempt = _attempt(request, pk, with_enrollment=False)
         return _render_paper(request, attempt, now=now, unanswered=exc.positions, status=400)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-        return redirect("exams:attempt", pk=attempt.pk)
+        return redirect("exams:attempt", pk=pk)
     return redirect("exams:result", pk=attempt.pk)
 
 
@@ -242,21 +240,27 @@ def attempt_result(request, pk: int):
     if attempt.status == AttemptStatus.IN_PROGRESS:
         return redirect("exams:attempt", pk=attempt.pk)
     enrollment = attempt.enrollment
-    remaining = selectors.attempts_remaining(attempt)
+    attempts = selectors.attempts_for_enrollment(enrollment)  # one query: the count and the open one
+    remaining = selectors.attempts_remaining(attempt, attempts=attempts)
+    open_attempt = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
     wrong = []
-    for item in attempt.items.filter(is_correct=False).order_by("position"):
+    for position, qtype, stem, options, correct, answer, explanation in (
+        attempt.items.filter(is_correct=False)
+        .order_by("position")
+        .values_list("position", "qtype", "stem", "options", "correct", "answer", "explanation")
+    ):
         wrong.append(
             {
-                "position": item.position,
-                "type_label": QuestionType(item.qtype).label,
-                "stem": item.stem,
+                "position": position,
+                "type_label": QuestionType(qtype).label,
+                "stem": stem,
                 "options": [
-                    {"letter": OPTION_LETTERS[i], "text": text, "correct": i in item.correct}
-                    for i, text in enumerate(item.options)
+                    {"letter": OPTION_LETTERS[i], "text": text, "correct": i in correct}
+                    for i, text in enumerate(options)
                 ],
-                "given": _letters(item.answer) or _("(no answer)"),
-                "correct": _letters(item.correct),
-                "explanation": item.explanation,
+                "given": _letters(answer) or _("(no answer)"),
+                "correct": _letters(correct),
+                "explanation": explanation,
             }
         )
     return render(
@@ -268,9 +272,9 @@ def attempt_result(request, pk: int):
             "remaining": remaining,
             "can_resit": (not attempt.passed)
             and remaining > 0
-            and bool(selectors.exam_access(enrollment, now=now))
-            and not enrollment.exam_attempts.filter(status=AttemptStatus.IN_PROGRESS).exists(),
-            "open_attempt": enrollment.exam_attempts.filter(status=AttemptStatus.IN_PROGRESS).first(),
+            and open_attempt is None
+            and bool(selectors.exam_access(enrollment, now=now)),
+            "open_attempt": open_attempt,
             "wrong": wrong,
             "review_html": rendering.review_html(wrong),
         },
@@ -281,6 +285,11 @@ def attempt_result(request, pk: int):
 # Practice
 
 PRACTICE_MODES = ("random", "sequential", "wrong")
+
+
+def _digits(value) -> int | None:
+    """An id typed as plain digits, else ``None`` (not "²", not thirty digits)."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 @never_cache
@@ -301,7 +310,8 @@ def practice(request, enrollment_id: int):
     question = None
     if request.method == "POST":
         pool = selectors.practice_pool(enrollment.trainee.certificate_type)
-        question = pool.filter(pk=request.POST.get("question") or 0).first()
+        question_id = _digits(request.POST.get("question"))
+        question = pool.filter(pk=question_id).first() if question_id else None
         if question is None:
             raise Http404
         try:
@@ -312,9 +322,7 @@ def practice(request, enrollment_id: int):
             error = " ".join(exc.messages)
     else:
         after = request.GET.get("after")
-        question = selectors.practice_next(
-            enrollment=enrollment, mode=mode, after=int(after) if after and after.isdigit() else None
-        )
+        question = selectors.practice_next(enrollment=enrollment, mode=mode, after=_digits(after))
     if question is not None:
         chosen = set(result.chosen) if result else set()
         context["question"] = question

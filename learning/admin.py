@@ -8,12 +8,13 @@ from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_audit import AuditedModelAdmin
 from registration.models import Programme
 
 from . import selectors, services
@@ -68,7 +69,7 @@ class DeadlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "trainee_name",
         "user",
@@ -85,7 +86,8 @@ class EnrollmentAdmin(admin.ModelAdmin):
     list_select_related = ("trainee", "user", "programme")
     date_hierarchy = "opened_at"
     readonly_fields = [f.name for f in Enrollment._meta.fields if f.name != "expiry_run"] + [
-        "progress_detail"
+        "progress_detail",
+        "audit_history",
     ]
     exclude = ("expiry_run",)
     inlines = [ReminderInline]
@@ -101,6 +103,21 @@ class EnrollmentAdmin(admin.ModelAdmin):
     def study_progress(self, obj: Enrollment) -> str:
         required = obj.programme.hours_for(obj.trainee.training_category)
         return f"{selectors.hours_display(getattr(obj, 'study_ms', None) or 0)} / {required}"
+
+    @admin.display(description=_("audit history"))
+    def audit_history(self, obj: Enrollment) -> str:
+        """Every audit entry about this enrollment, the expiry runs that voided it included."""
+        rows = (
+            (
+                formats.date_format(timezone.localtime(entry.created_at), "SHORT_DATETIME_FORMAT"),
+                reverse("admin:portal_auditentry_change", args=[entry.pk]),
+                entry.action,
+                entry.actor_repr or "—",
+                entry.reason,
+            )
+            for entry in selectors.enrollment_history(obj)
+        )
+        return format_html_join(mark_safe("<br>"), '{} <a href="{}">{}</a> · {} {}', rows) or "—"
 
     @admin.display(description=_("study progress"))
     def progress_detail(self, obj: Enrollment) -> str:
@@ -273,7 +290,7 @@ def _trainee_admin_url(trainee_id: int) -> str | None:
 
 
 @admin.register(PipelineDashboard)
-class PipelineDashboardAdmin(admin.ModelAdmin):
+class PipelineDashboardAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """The staff dashboard: counts per pipeline stage and what is late. Every staff member sees it."""
 
     def has_module_permission(self, request) -> bool:
@@ -348,7 +365,7 @@ class LessonInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("title", "code", "order", "lesson_count", "hours", "is_active")
     list_editable = ("order",)
     search_fields = ("title", "code")
@@ -375,7 +392,7 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lesson)
-class LessonAdmin(admin.ModelAdmin):
+class LessonAdmin(AuditedModelAdmin, admin.ModelAdmin):
     form = LessonAdminForm
     list_display = ("title", "course", "order", "kind", "class_hours", "is_active")
     list_filter = ("kind", "is_active", "course")
@@ -417,7 +434,7 @@ def _warn_shortfalls(request) -> None:
 
 
 @admin.register(CoursePlan)
-class CoursePlanAdmin(admin.ModelAdmin):
+class CoursePlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("__str__", "course_list", "plan_hours")
     filter_horizontal = ("courses",)
 
@@ -451,7 +468,7 @@ class CoursePlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgrammeStudyRule)
-class ProgrammeStudyRuleAdmin(admin.ModelAdmin):
+class ProgrammeStudyRuleAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("programme", "daily_cap_hours")
 
 
@@ -467,7 +484,7 @@ class RecordSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(StudyRecord)
-class StudyRecordAdmin(admin.ModelAdmin):
+class StudyRecordAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """The training record (培训档案): every span of study, presence check outcome and staff entry."""
 
     list_display = ("trainee", "lesson", "source", "status", "minutes", "started_at", "ended_at", "actor")

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from portal.models import User
 from registration.models import Application, Programme, Trainee, TraineeStatus
+from registration.services import trainee_set_id_number
 
 from . import selectors, services
 from .models import Course, CoursePlan, Lesson, LessonKind
@@ -82,11 +83,10 @@ def _demo_trainee(programme: Programme) -> Trainee:
             "invoice_email": "invoice@example.org",
         },
     )
-    return Trainee.objects.create(
+    trainee = Trainee(
         application=application,
         programme=programme,
         name="陈演示",
-        id_number="110101199003074258",
         mobile=DEMO_MOBILE,
         email="trainee@example.org",
         certificate_type="safety_manager",
@@ -95,6 +95,9 @@ def _demo_trainee(programme: Programme) -> Trainee:
         status_changed_at=timezone.now(),
         paid_at=timezone.now() - timedelta(hours=3),
     )
+    trainee_set_id_number(trainee=trainee, id_number="110101199003074258")  # encrypted, with its hash
+    trainee.save()
+    return trainee
 
 
 def load(*, stdout) -> None:

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import User
+from portal.uploads import upload_size_check
 from portal.validators import mobile_normalize, mobile_validate
 
 from .models import Lesson
@@ -74,6 +75,10 @@ class ExtendForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
 
+LESSON_VIDEO_MAX_BYTES = 1024 * 1024 * 1024  # below PORTAL_MAX_ADMIN_REQUEST_BYTES
+LESSON_DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
+
+
 class LessonAdminForm(forms.ModelForm):
     """A lesson needs the content of its kind: the video file, the PDF, or the text."""
 
@@ -92,6 +97,18 @@ class LessonAdminForm(forms.ModelForm):
             "body_html",
             "is_active",
         ]
+
+    def clean_video(self):
+        return self._size_checked("video", LESSON_VIDEO_MAX_BYTES)
+
+    def clean_document(self):
+        return self._size_checked("document", LESSON_DOCUMENT_MAX_BYTES)
+
+    def _size_checked(self, name, limit):
+        upload = self.cleaned_data.get(name)
+        if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            upload_size_check(upload, max_bytes=limit)
+        return upload
 
     def _value(self, data, name):
         # The course page's inline edits a few fields only; the rest come from the lesson itself.

@@ -26,6 +26,16 @@ class EnrollmentStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired (void)")
 
 
+# Statuses the expiry job voids once the deadline passes (later issues add study / exam states
+# here). The partial index on ``Enrollment.deadline`` covers exactly these rows: adding a status
+# changes its condition, and ``makemigrations`` writes the migration that rebuilds it.
+EXPIRABLE_STATUSES = [EnrollmentStatus.ACTIVE]
+
+# The audit action of one expiry run: one entry per run with the run id and the number of
+# enrollments voided (each enrollment keeps the id in ``expiry_run``).
+EXPIRY_AUDIT_ACTION = "enrollments.expired"
+
+
 class Enrollment(models.Model):
     trainee = models.OneToOneField(
         "registration.Trainee",
@@ -49,7 +59,8 @@ class Enrollment(models.Model):
     )
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
     expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
-    # Marks the rows one expiry run voided, so that run audits exactly those rows.
+    # The expiry run that voided this enrollment: the key of that run's audit entry
+    # (``EXPIRY_AUDIT_ACTION``, ``new_value["run"]``); an extension keeps it in its own audit entry.
     expiry_run = models.UUIDField(null=True, blank=True, editable=False)
     extended_days = models.PositiveIntegerField(_("days extended in total"), default=0)
     last_extended_at = models.DateTimeField(_("last extended at"), null=True, blank=True)
@@ -62,7 +73,16 @@ class Enrollment(models.Model):
         verbose_name_plural = _("enrollments")
         ordering = ["-opened_at", "-id"]
         permissions = [("extend_enrollment", _("Can extend a study window"))]
-        indexes = [models.Index(fields=["status", "deadline"], name="learning_enr_status_deadline")]
+        indexes = [
+            # The reminder and expiry jobs and the admin deadline filter look for expirable rows by
+            # deadline. Partial: a row leaving these statuses gets no new entry here (cheaper
+            # updates), and the index stays as small as the number of open study windows.
+            models.Index(
+                fields=["deadline"],
+                condition=Q(status__in=EXPIRABLE_STATUSES),
+                name="learning_enr_open_deadline",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.trainee.name} · {self.programme}" if self.trainee_id else str(self.pk)

@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import User
+from portal.models import AuditEntry, User
 from registration.models import Programme, Trainee, TraineeStatus
 
 from .conf import conf
 from .models import (
+    EXPIRY_AUDIT_ACTION,
     AccessCode,
     Course,
     CoursePlan,
@@ -76,6 +78,29 @@ def enrollment_days_left(enrollment: Enrollment, *, now: datetime | None = None)
     return max(0, math.ceil(seconds / 86400))
 
 
+def enrollment_history(enrollment: Enrollment) -> list[AuditEntry]:
+    """The audit entries about one enrollment, oldest first (two queries).
+
+    Its own entries (opened, extended, passed, ...) plus the entry of each expiry run that voided
+    it: the expiry job writes one entry per run, found through the run id the enrollment keeps in
+    ``expiry_run`` (or, once extended again, in the extension's old value).
+    """
+    own = list(
+        AuditEntry.objects.filter(
+            target_type=ContentType.objects.get_for_model(Enrollment), target_id=str(enrollment.pk)
+        ).select_related("actor")
+    )
+    runs = {str(enrollment.expiry_run)} if enrollment.expiry_run else set()
+    runs |= {
+        str(entry.old_value["expiry_run"])
+        for entry in own
+        if isinstance(entry.old_value, dict) and entry.old_value.get("expiry_run")
+    }
+    if runs:
+        own += AuditEntry.objects.filter(action=EXPIRY_AUDIT_ACTION, new_value__run__in=sorted(runs))
+    return sorted(own, key=lambda entry: (entry.created_at, entry.pk))
+
+
 # ---------------------------------------------------------------------------------------------
 # The trainee's pages
 
@@ -108,6 +133,16 @@ class PipelineStep:
 # here (from their AppConfig.ready) to fill in their stage. They must not query per enrollment:
 # prefetch what they need in a queryset passed to ``enrollments_for_user`` callers or cache it.
 PIPELINE_STEP_PROVIDERS: dict[str, Callable[[Enrollment, PipelineStep], PipelineStep]] = {}
+
+# Later apps may register ``callable(enrollments)`` here to load what their step providers read in
+# one query for all the enrollments a page shows (they set attributes on the enrollments).
+PIPELINE_PREFETCHERS: list[Callable[[list[Enrollment]], None]] = []
+
+
+def enrollments_pipeline_prefetch(enrollments: list[Enrollment]) -> None:
+    for prefetch in PIPELINE_PREFETCHERS:
+        prefetch(enrollments)
+
 
 LATER_STEPS = [
     ("study", "Study the courses"),

@@ -16,7 +16,6 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -24,7 +23,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from portal.models import AuditEntry, User
+from portal.models import User
 from portal.notifications import email_send, sms_send
 from portal.services import audit_record, user_create
 from portal.validators import mobile_normalize
@@ -33,6 +32,8 @@ from registration.models import Programme, Trainee, TraineeStatus
 from . import selectors
 from .conf import conf
 from .models import (
+    EXPIRABLE_STATUSES,
+    EXPIRY_AUDIT_ACTION,
     AccessCode,
     AccessCodePurpose,
     Enrollment,
@@ -50,9 +51,8 @@ from .models import (
 
 logger = logging.getLogger("learning")
 
-# Statuses the expiry job voids once the deadline passes. Later issues (study / exam states)
-# add theirs here.
-EXPIRABLE_STATUSES = [EnrollmentStatus.ACTIVE]
+# EXPIRABLE_STATUSES (imported above from .models, where the partial deadline index uses them):
+# the statuses the expiry job voids once the deadline passes.
 
 
 @dataclass(frozen=True)
@@ -461,8 +461,13 @@ def _reminder_message(enrollment: Enrollment, day: int, now: datetime) -> Messag
 
 
 def enrollments_expire(*, now: datetime | None = None) -> int:
-    """Void every enrollment whose deadline passed without a pass: one UPDATE and one INSERT ... SELECT
-    of the audit rows (tagged by this run), whatever the number of rows. Returns how many."""
+    """Void every enrollment whose deadline passed without a pass. Returns how many.
+
+    Set-based, whatever the number of rows: one UPDATE that also tags the rows with this run's id
+    (``expiry_run``), and one audit entry for the run (``EXPIRY_AUDIT_ACTION``) carrying that id and
+    the count. An enrollment's history finds its expiry through the id
+    (:func:`learning.selectors.enrollment_history`).
+    """
     now = now or timezone.now()
     run = uuid.uuid4()
     with transaction.atomic():
@@ -475,42 +480,21 @@ def enrollments_expire(*, now: datetime | None = None) -> int:
             status=EnrollmentStatus.EXPIRED, status_changed_at=now, expired_at=now, expiry_run=run
         )
         if count:
-            _audit_expired(run=run, now=now)
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = _("The study window ended without a passed exam; the study account is void.")
+            audit_record(
+                actor=None,
+                action=EXPIRY_AUDIT_ACTION,
+                old={"status": [str(status) for status in EXPIRABLE_STATUSES]},
+                new={
+                    "status": EnrollmentStatus.EXPIRED.value,
+                    "expired_at": now.isoformat(),
+                    "run": str(run),
+                    "count": count,
+                },
+                reason=reason,
+            )
     return count
-
-
-def _audit_expired(*, run: uuid.UUID, now: datetime) -> None:
-    """Audit rows for the enrollments ``run`` voided, in one INSERT ... SELECT."""
-    import json
-
-    postgres = connection.vendor == "postgresql"
-    qn = connection.ops.quote_name
-    text = "varchar" if postgres else "text"
-    as_json = "CAST(%s AS jsonb)" if postgres else "%s"
-    with translation.override(settings.LANGUAGE_CODE):
-        reason = _("The study window ended without a passed exam; the study account is void.")
-    sql = f"""
-        INSERT INTO {qn(AuditEntry._meta.db_table)}
-            (created_at, actor_id, actor_repr, action, target_type_id, target_id, target_repr,
-             old_value, new_value, reason, ip_address)
-        SELECT %s, NULL, '', %s, %s, CAST(e.id AS {text}), SUBSTR(t.name || ' · ' || p.name, 1, 200),
-               {as_json}, {as_json}, %s, NULL
-        FROM {qn(Enrollment._meta.db_table)} e
-        JOIN {qn(Trainee._meta.db_table)} t ON t.id = e.trainee_id
-        JOIN {qn(Programme._meta.db_table)} p ON p.id = e.programme_id
-        WHERE e.expiry_run = %s
-    """  # noqa: S608 -- only table names from our own models are interpolated
-    params = [
-        AuditEntry._meta.get_field("created_at").get_db_prep_value(now, connection),
-        "enrollment.expired",
-        ContentType.objects.get_for_model(Enrollment).pk,
-        json.dumps({"status": EnrollmentStatus.ACTIVE.value}),
-        json.dumps({"status": EnrollmentStatus.EXPIRED.value, "expired_at": now.isoformat()}),
-        reason,
-        Enrollment._meta.get_field("expiry_run").get_db_prep_value(run, connection),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def enrollment_extend(
@@ -533,6 +517,9 @@ def enrollment_extend(
             raise ValidationError(_("This trainee has passed; there is no study window to extend."))
         now = timezone.now()
         old = {"status": enrollment.status, "deadline": enrollment.deadline.isoformat()}
+        if enrollment.status == EnrollmentStatus.EXPIRED and enrollment.expiry_run:
+            # Keeps the link to the expiry run's audit entry, which the row forgets below.
+            old["expiry_run"] = str(enrollment.expiry_run)
         enrollment.deadline = max(enrollment.deadline, now) + timedelta(days=int(days))
         if enrollment.status == EnrollmentStatus.EXPIRED:
             enrollment.status = EnrollmentStatus.ACTIVE

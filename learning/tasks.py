@@ -48,3 +48,11 @@ def enrollments_expire() -> int:
 def presence_overdue_sweep() -> int:
     """Periodic: discard the unconfirmed study time of sessions whose presence check went unanswered."""
     return services.presence_overdue_sweep()
+
+
+@shared_task(name="learning.tasks.personal_data_purge")
+def personal_data_purge() -> int:
+    """Periodic: purge documents and personal data RETENTION_DAYS after the training ended."""
+    from . import retention
+
+    return retention.personal_data_purge()

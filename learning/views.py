@@ -1,6 +1,7 @@
 """The trainee's pages: personal centre, one enrollment, and setting one's own password."""
 
 import json
+import math
 import mimetypes
 import uuid
 from functools import wraps
@@ -48,6 +49,7 @@ def _rows(enrollments, now):
     for enrollment in enrollments:
         # Read by the "study" pipeline step (learning.apps).
         enrollment._study_overview = overviews[enrollment.pk]
+    selectors.enrollments_pipeline_prefetch(enrollments)
     return [
         {
             "enrollment": enrollment,
@@ -270,6 +272,15 @@ def _token(value) -> uuid.UUID | None:
         return None
 
 
+def _non_finite(value, depth: int = 0) -> bool:
+    """Infinity or NaN anywhere in the played ranges (JSON allows them; no browser sends them)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list) and depth < 3:
+        return any(_non_finite(item, depth + 1) for item in value[:50])
+    return False
+
+
 @never_cache
 @require_POST
 def heartbeat(request):
@@ -283,10 +294,15 @@ def heartbeat(request):
     token = _token(data.get("token")) if data else None
     try:
         seq = int(data.get("seq")) if data else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Infinity / NaN
         seq = 0
     client_state = data.get("state") if data else None
-    if token is None or seq < 1 or client_state not in ("active", "idle", "hidden"):
+    if (
+        token is None
+        or not 1 <= seq < 2**62
+        or client_state not in ("active", "idle", "hidden")
+        or _non_finite(data.get("played"))
+    ):
         return JsonResponse({"ok": False, "code": "bad_request", "message": _("Bad heartbeat.")}, status=400)
     result = services.study_heartbeat(
         session_key=session_key, token=token, seq=seq, client_state=client_state, played=data.get("played")
@@ -304,9 +320,9 @@ def presence(request):
     token = _token(data.get("token")) if data else None
     try:
         check = int(data.get("check")) if data else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Infinity / NaN
         check = 0
-    if token is None or check < 1:
+    if token is None or not 1 <= check < 2**31:
         return JsonResponse({"ok": False, "code": "bad_request", "message": _("Bad request.")}, status=400)
     result = services.presence_confirm(user_id=request.user.pk, token=token, check=check)
     status = 200 if result.ok or result.code == "missed" else 409

@@ -16,10 +16,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.admin_audit import AuditedModelAdmin
 from registration.models import Trainee, TraineeStatus
 
 from . import selectors, services
-from .forms import InvoiceIssueForm, LineResolveForm, ReasonForm, ReportPeriodForm, StatementUploadForm
+from .forms import (
+    InvoiceIssueForm,
+    LineResolveForm,
+    PaymentSettingsForm,
+    ReasonForm,
+    ReportPeriodForm,
+    StatementUploadForm,
+)
 from .models import (
     Channel,
     Holiday,
@@ -49,7 +57,8 @@ def _report_outcomes(modeladmin, request, done: list[str], failed: list[tuple[st
 
 
 @admin.register(PaymentSettings)
-class PaymentSettingsAdmin(admin.ModelAdmin):
+class PaymentSettingsAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    form = PaymentSettingsForm
     list_display = ("payee_name", "bank_name", "account_number", "updated_at")
 
     def has_add_permission(self, request) -> bool:
@@ -60,7 +69,7 @@ class PaymentSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("date", "name", "is_workday")
     list_filter = ("is_workday",)
     date_hierarchy = "date"
@@ -85,7 +94,7 @@ class PaymentStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "transaction_no",
         "application_link",
@@ -408,7 +417,7 @@ class InvoiceQueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "buyer_name",
         "buyer_tax_id",
@@ -558,7 +567,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(admin.ModelAdmin):
+class StatementAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "filename",
         "source",

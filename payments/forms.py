@@ -6,10 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 
+from portal.uploads import upload_size_check
 from portal.validators import mobile_validate
 
 from . import services
-from .models import Channel, StatementSource
+from .models import Channel, PaymentSettings, StatementSource
 
 
 class TraineeChoiceField(forms.ModelMultipleChoiceField):
@@ -99,6 +100,30 @@ class PaymentReportForm(forms.Form):
         if not upload:
             return None
         return services.screenshot_clean(upload)
+
+
+QR_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+
+class PaymentSettingsForm(forms.ModelForm):
+    """The collection settings in admin; the QR code image is small (at most 2 MB)."""
+
+    class Meta:
+        model = PaymentSettings
+        fields = [
+            "payee_name",
+            "bank_name",
+            "account_number",
+            "qr_image",
+            "qr_instructions",
+            "transfer_instructions",
+        ]
+
+    def clean_qr_image(self):
+        upload = self.cleaned_data.get("qr_image")
+        if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            upload_size_check(upload, max_bytes=QR_IMAGE_MAX_BYTES)
+        return upload
 
 
 class ReasonForm(forms.Form):

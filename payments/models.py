@@ -5,27 +5,21 @@ finance confirms it (``payments.services.payment_confirm``), which marks every t
 now covered as paid through ``registration.services.trainee_mark_paid``.
 """
 
-import uuid
-from pathlib import PurePath
-
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.storage import (  # migrations refer to <app>.models.private_storage
+    private_storage,
+    random_upload_path,
+)
 from registration.models import Application, Trainee
 
 
-def private_storage():
-    """Screenshots, statements and invoice PDFs are never served by URL (permission-checked views)."""
-    return storages["private"]
-
-
 def _upload_path(folder: str, filename: str) -> str:
-    suffix = PurePath(filename).suffix.lower()[:5] or ".bin"
-    return f"payments/{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return random_upload_path("payments", folder, filename)
 
 
 def qr_upload_to(instance, filename: str) -> str:

@@ -677,3 +677,62 @@ def invoice_deadlines_notify() -> int:
         ]
         email_send(to=recipients, subject=subject, body="\n".join(lines))
     return len(urgent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention (called by learning.retention with the trainees it is about to purge)
+
+PROOFS_PURGE_ACTION = "payment.proofs_purged"
+
+
+def _proof_files_delete(names: list[str]) -> None:
+    import logging
+
+    storage = Payment._meta.get_field("screenshot").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            logging.getLogger("payments").exception("Retention purge: could not delete %s", name)
+
+
+def payments_purge_proofs(*, trainee_ids, actor: User | None = None, reason: str = "") -> list[int]:
+    """Delete the payment screenshots (proofs) of payments that cover only these trainees or
+    trainees already purged; a payment still covering someone else keeps its proof until then.
+
+    Set-based, idempotent (payments without a screenshot are skipped); one audit entry lists the
+    payments. Files are deleted once the transaction commits. Returns the ids of the payments.
+    """
+    ids = sorted({int(pk) for pk in trainee_ids})
+    if not ids:
+        return []
+    through = Payment.trainees.through
+    with transaction.atomic():
+        covering = through.objects.filter(trainee_id__in=ids).values("payment_id")
+        blocking = (
+            through.objects.filter(payment_id__in=covering)
+            .exclude(trainee_id__in=ids)
+            .filter(trainee__purged_at__isnull=True)
+            .values("payment_id")
+        )
+        rows = list(
+            Payment.objects.select_for_update()
+            .filter(pk__in=covering)
+            .exclude(pk__in=blocking)
+            .exclude(screenshot="")
+            .order_by("pk")
+            .values_list("pk", "screenshot")
+        )
+        if not rows:
+            return []
+        purged = [pk for pk, _name in rows]
+        Payment.objects.filter(pk__in=purged).update(screenshot="")
+        audit_record(
+            actor=actor,
+            action=PROOFS_PURGE_ACTION,
+            new={"payment_ids": purged, "trainee_ids": ids, "files_deleted": len(rows)},
+            reason=reason,
+        )
+        names = [name for _pk, name in rows]
+        transaction.on_commit(lambda: _proof_files_delete(names))
+    return purged

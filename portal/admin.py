@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin  # imported first: Group is registered, then replaced
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
+from .admin_audit import AuditedModelAdmin
 from .models import Association, AuditEntry, User
 from .validators import mobile_validate
 
@@ -32,7 +35,7 @@ class UserChangeAdminForm(MobileFieldMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     ordering = ("mobile",)
@@ -56,8 +59,16 @@ class UserAdmin(DjangoUserAdmin):
     )
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin, auth_admin.GroupAdmin):
+    """The staff roles and their permissions: edits are audited like every other admin edit."""
+
+
 @admin.register(Association)
-class AssociationAdmin(admin.ModelAdmin):
+class AssociationAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ("name", "certificate_issuer", "contact_name", "contact_phone")
 
     def has_add_permission(self, request) -> bool:
@@ -65,7 +76,7 @@ class AssociationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """Readable by staff with the view permission; nobody can add, change or delete entries."""
 
     list_display = ("created_at", "actor_repr", "action", "target_type", "target_repr", "ip_address")

@@ -36,6 +36,11 @@ BEAT_SCHEDULE = {
         "task": "learning.tasks.presence_overdue_sweep",
         "schedule": 120.0,
     },
+    # learning: retention purge of documents and personal data (RETENTION_DAYS after training ended).
+    "learning-personal-data-purge": {
+        "task": "learning.tasks.personal_data_purge",
+        "schedule": crontab(hour=2, minute=43),
+    },
     # exams: grade the attempts whose time ran out (the pages also check on every request).
     "exams-attempts-expire": {
         "task": "exams.tasks.attempts_expire",
@@ -45,6 +50,11 @@ BEAT_SCHEDULE = {
     "payments-invoice-deadlines-digest": {
         "task": "payments.tasks.invoice_deadlines_digest",
         "schedule": crontab(hour=8, minute=30, day_of_week="mon-fri"),
+    },
+    # certificates: issue the certificates a lost exam_passed signal missed; PDFs not produced yet.
+    "certificates-issue-missing": {
+        "task": "certificates.tasks.issue_missing",
+        "schedule": crontab(minute="*/10"),
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -19,13 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_audit import AuditedModelAdmin
+from portal.crypto import personal_hash
 from portal.services import audit_record
 from portal.views import client_ip
 
 from . import services
-from .models import Application, Programme, Trainee, TraineeStatus
+from .models import Application, Consent, Programme, Trainee, TraineeStatus
 from .selectors import application_fee_summary, yuan
-from .validators import INDUSTRY_CHOICES, id_number_mask
+from .validators import INDUSTRY_CHOICES, id_number_mask, id_number_validate
 
 FULL_ID_PERMISSION = "registration.view_full_id_number"
 DOCUMENT_KINDS = ("photo", "id_front", "id_back")
@@ -53,7 +55,7 @@ def _url_or_empty(name: str, args) -> str:
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "name",
         "year",
@@ -131,13 +133,29 @@ EXPORT_COLUMNS = [
 ]
 
 
+class ConsentInline(admin.TabularInline):
+    """The consents given for the trainee, as recorded (read-only evidence)."""
+
+    model = Consent
+    extra = 0
+    can_delete = False
+    fields = ("kind", "given_by", "given_at", "ip", "text_version", "language", "text")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Trainee)
-class TraineeAdmin(admin.ModelAdmin):
+class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     change_form_template = "registration/admin/trainee_change_form.html"
     change_list_template = "registration/admin/trainee_change_list.html"
     list_display = (
         "name",
-        "id_number_masked",
+        "masked_id_number",
         "mobile",
         "unit_name",
         "certificate_type",
@@ -149,18 +167,29 @@ class TraineeAdmin(admin.ModelAdmin):
     )
     list_display_links = ("name",)
     list_filter = ("programme", "status", "certificate_type", "training_category", PaidFilter)
-    # ID numbers match exactly (also the last character's case), so search cannot reveal digits.
-    search_fields = ("name", "=id_number", "mobile", "application__unit_name", "application__reference")
+    # ID numbers are encrypted: get_search_results matches a whole ID number through its hash
+    # (exactly, so search cannot reveal digits).
+    search_fields = ("name", "mobile", "application__unit_name", "application__reference")
     list_select_related = ("application", "programme")
     list_per_page = 50
     actions = ("approve_selected", "return_selected", "reject_selected")
     fieldsets = (
         (
             _("Review"),
-            {"fields": ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at")},
+            {
+                "fields": (
+                    "status",
+                    "status_reason",
+                    "status_changed_at",
+                    "reviewed_by",
+                    "paid_at",
+                    "purged_at",
+                )
+            },
         ),
     )
-    readonly_fields = ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at")
+    readonly_fields = ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at", "purged_at")
+    inlines = [ConsentInline]
 
     class Media:
         css = {"all": ("registration/admin.css",)}
@@ -174,16 +203,24 @@ class TraineeAdmin(admin.ModelAdmin):
         return request.user.has_perm("registration.change_trainee")
 
     def get_search_results(self, request, queryset, search_term):
-        # Accept the lower-case x people type at the end of ID numbers.
-        return super().get_search_results(
-            request, queryset, search_term.upper() if search_term else search_term
-        )
+        # A term that is a whole, valid ID number (lower-case x or an old 15-digit number too)
+        # matches on its keyed hash; the other terms search the other fields as usual.
+        id_hashes, others = [], []
+        for term in (search_term or "").split():
+            try:
+                id_hashes.append(personal_hash(id_number_validate(term)))
+            except ValidationError:
+                others.append(term)
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, " ".join(others))
+        for digest in id_hashes:
+            queryset = queryset.filter(id_number_hash=digest)
+        return queryset, may_have_duplicates
 
     # -- list columns -----------------------------------------------------------------------
 
-    @admin.display(description=_("ID number"), ordering="id_number")
-    def id_number_masked(self, obj: Trainee) -> str:
-        return id_number_mask(obj.id_number)
+    @admin.display(description=_("ID number"))
+    def masked_id_number(self, obj: Trainee) -> str:
+        return obj.id_number_masked or id_number_mask(obj.id_number)
 
     @admin.display(description=_("unit name"), ordering="application__unit_name")
     def unit_name(self, obj: Trainee) -> str:
@@ -204,17 +241,19 @@ class TraineeAdmin(admin.ModelAdmin):
         extra = dict(extra_context or {})
         if trainee is not None and self.has_view_or_change_permission(request, trainee):
             full = can_see_full_id(request.user)
-            if full and request.method == "GET":
-                audit_record(
-                    actor=request.user,
-                    action="trainee.view_full_id",
-                    target=trainee,
-                    ip=client_ip(request),
-                )
             shown = trainee.id_number if full else id_number_mask(trainee.id_number)
             roster = list(trainee.application.trainees.select_related("programme").order_by("row_number"))
             for row in roster:
                 row.id_number_shown = row.id_number if full else id_number_mask(row.id_number)
+            if full and request.method == "GET":
+                # The page shows the full numbers of the whole roster: record whose.
+                services.trainee_full_id_view_record(
+                    trainee=trainee,
+                    viewer=request.user,
+                    what="admin_trainee_page",
+                    trainee_ids=[row.pk for row in roster if row.id_number],
+                    ip=client_ip(request),
+                )
             extra.update(
                 {
                     "trainee": trainee,
@@ -223,11 +262,14 @@ class TraineeAdmin(admin.ModelAdmin):
                     "industry_label": industry_label(trainee.application.industry),
                     "id_number_shown": shown,
                     "full_id": full,
+                    # ID card copies show the full number: linked only for the full-ID permission.
                     "documents": [
                         (
                             kind,
                             Trainee._meta.get_field(kind).verbose_name,
-                            _url_or_empty("registration:staff_document", [trainee.pk, kind]),
+                            _url_or_empty("registration:staff_document", [trainee.pk, kind])
+                            if full or kind == "photo"
+                            else "",
                         )
                         for kind in DOCUMENT_KINDS
                         if getattr(trainee, kind)
@@ -381,8 +423,10 @@ class TraineeAdmin(admin.ModelAdmin):
         sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
         tz = timezone.get_current_timezone()
         count = 0
+        exported_ids = []
         for trainee in queryset.iterator(chunk_size=1000):
             count += 1
+            exported_ids.append(trainee.pk)
             sheet.append(
                 [
                     trainee.application.reference,
@@ -408,12 +452,10 @@ class TraineeAdmin(admin.ModelAdmin):
         ):
             sheet.column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = "A2"
-        audit_record(
-            actor=request.user,
-            action="trainee.exported",
-            new={"rows": count, "full_id_numbers": full, "filters": request.GET.urlencode()},
-            ip=client_ip(request),
-        )
+        new = {"rows": count, "full_id_numbers": full, "filters": request.GET.urlencode()}
+        if full:
+            new["trainee_ids"] = exported_ids  # whose full ID numbers left in the file
+        audit_record(actor=request.user, action="trainee.exported", new=new, ip=client_ip(request))
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(
@@ -443,7 +485,7 @@ class TraineeInline(admin.TabularInline):
     fields = (
         "row_number",
         "name",
-        "id_number_masked",
+        "masked_id_number",
         "mobile",
         "certificate_type",
         "training_category",
@@ -460,8 +502,8 @@ class TraineeInline(admin.TabularInline):
         return False
 
     @admin.display(description=_("ID number"))
-    def id_number_masked(self, obj: Trainee) -> str:
-        return id_number_mask(obj.id_number)
+    def masked_id_number(self, obj: Trainee) -> str:
+        return obj.id_number_masked or id_number_mask(obj.id_number)
 
     @admin.display(description=_("fee (yuan)"))
     def fee_yuan(self, obj: Trainee) -> str:
@@ -472,7 +514,7 @@ class TraineeInline(admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(AuditedModelAdmin, admin.ModelAdmin):
     change_form_template = "registration/admin/application_change_form.html"
     list_display = (
         "reference",
@@ -555,7 +597,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if application is not None:
             roster = list(application.trainees.order_by("row_number"))
             for row in roster:
-                row.id_number_shown = id_number_mask(row.id_number)
+                row.id_number_shown = row.id_number_masked or id_number_mask(row.id_number)
             extra.update(
                 {
                     "application": application,

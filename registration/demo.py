@@ -14,7 +14,9 @@ from stdnum.cn import ric, uscc
 
 from portal.models import User
 
-from .models import ApplicantKind, Application, Programme, Trainee, TraineeStatus
+from .consents import ATTACHMENT1_CONSENTS, ATTACHMENT2_CONSENTS
+from .models import ApplicantKind, Application, ConsentGiver, Programme, Trainee, TraineeStatus
+from .services import consents_record, trainee_set_id_number
 from .validators import id_number_birth_date, id_number_gender
 
 DEMO_REFERENCE_SUFFIX = "DEMO01"
@@ -109,7 +111,6 @@ def load(*, stdout) -> None:
             programme=programme,
             row_number=row,
             name=name,
-            id_number=number,
             mobile=mobile,
             certificate_type=certificate,
             training_category=category,
@@ -130,8 +131,24 @@ def load(*, stdout) -> None:
             status_changed_at=now - timedelta(days=1),
             reviewed_by=reviewer if status != TraineeStatus.SUBMITTED else None,
         )
+        trainee_set_id_number(trainee=trainee, id_number=number)
         trainee.photo.save("photo.jpg", _image(354, 496, (230, 235, 245), "photo"), save=False)
         trainee.id_front.save("front.jpg", _image(856, 540, (235, 240, 235), "ID front"), save=False)
         trainee.id_back.save("back.jpg", _image(856, 540, (240, 235, 235), "ID back"), save=False)
         trainee.save()
+        # As if given on the forms: the contact for the roster, the trainee on attachment 2.
+        consents_record(
+            trainees=[trainee],
+            kinds=ATTACHMENT1_CONSENTS,
+            given_by=ConsentGiver.CONTACT,
+            ip="127.0.0.1",
+            now=application.submitted_at,
+        )
+        consents_record(
+            trainees=[trainee],
+            kinds=ATTACHMENT2_CONSENTS,
+            given_by=ConsentGiver.TRAINEE,
+            ip="127.0.0.1",
+            now=trainee.declared_at,
+        )
     stdout.write(f"Demo registration {reference}: {application.unit_name}, {len(TRAINEES)} trainees.")

@@ -16,7 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.validators import mobile_validate
 
-from .models import CertificateType, Education, TrainingCategory
+from .consents import (
+    ATTACHMENT1_CONSENTS,
+    ATTACHMENT2_CONSENTS,
+    consent_field_name,
+    consent_missing_message,
+    consent_text,
+)
+from .models import CertificateType, ConsentGiver, ConsentKind, Education, TrainingCategory
 from .services import phone_validate
 from .validators import INDUSTRY_CHOICES, id_number_validate, industry_validate, uscc_validate
 
@@ -60,7 +67,47 @@ def _text(label, *, max_length, required=True, **attrs):
     )
 
 
-class ApplicantForm(forms.Form):
+_CONSENT_SUMMARY_LABELS = {
+    ConsentKind.ID_NUMBER: _("Consent to the processing of the ID number"),
+    ConsentKind.PHOTO: _("Consent to the processing of the photo"),
+    ConsentKind.ID_COPY: _("Consent to the processing of the ID card copy"),
+}
+
+
+class ConsentFieldsMixin:
+    """Separate, unticked consent checkboxes (``consent_<kind>``), one per kind in ``consent_kinds``.
+
+    The label is the consent text itself (:func:`registration.consents.consent_text`, rendered in
+    the request's language): exactly what the service stores with the consent.
+    """
+
+    consent_kinds: tuple = ()
+    consent_given_by: str = ConsentGiver.TRAINEE
+
+    def _consent_fields_add(self) -> None:
+        for kind in self.consent_kinds:
+            self.fields[consent_field_name(kind)] = forms.BooleanField(
+                label=consent_text(kind, given_by=self.consent_given_by),
+                required=True,
+                error_messages={"required": consent_missing_message(kind, given_by=self.consent_given_by)},
+            )
+
+    @property
+    def consent_fields(self) -> list:
+        return [self[consent_field_name(kind)] for kind in self.consent_kinds]
+
+    def consents_given(self) -> list[str]:
+        return [kind for kind in self.consent_kinds if self.cleaned_data.get(consent_field_name(kind))]
+
+    def summary_label(self, name: str):
+        """Short label of a field for the error summary (the consent texts are long)."""
+        for kind in self.consent_kinds:
+            if name == consent_field_name(kind):
+                return _CONSENT_SUMMARY_LABELS[kind]
+        return self.fields[name].label
+
+
+class ApplicantForm(ConsentFieldsMixin, forms.Form):
     """Attachment 1 without the roster: the unit, its contact, certificate mailing and the invoice."""
 
     unit_name = _text(_("Unit name"), max_length=120, autocomplete="organization")
@@ -91,6 +138,12 @@ class ApplicantForm(forms.Form):
     )
 
     kind = "unit"
+    consent_kinds = ATTACHMENT1_CONSENTS
+    consent_given_by = ConsentGiver.CONTACT
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._consent_fields_add()
 
     def clean_industry(self):
         return industry_validate(self.cleaned_data["industry"])
@@ -388,7 +441,7 @@ class RosterImportForm(forms.Form):
     )
 
 
-class IndividualForm(RosterRowForm):
+class IndividualForm(ConsentFieldsMixin, RosterRowForm):
     """A person registering alone: one roster row plus the applicant details that apply to one person."""
 
     email = forms.EmailField(
@@ -456,6 +509,13 @@ class IndividualForm(RosterRowForm):
         "invoice_email",
     ]
 
+    consent_kinds = ATTACHMENT1_CONSENTS
+    consent_given_by = ConsentGiver.TRAINEE
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._consent_fields_add()
+
     def clean_industry(self):
         return industry_validate(self.cleaned_data["industry"])
 
@@ -486,7 +546,7 @@ class IndividualForm(RosterRowForm):
         }
 
 
-class Attachment2Form(forms.Form):
+class Attachment2Form(ConsentFieldsMixin, forms.Form):
     """Attachment 2, the trainee's own details. Gender and date of birth come from the ID number."""
 
     education = forms.ChoiceField(label=_("Education"), choices=_blank_choice(Education.choices))
@@ -542,9 +602,13 @@ class Attachment2Form(forms.Form):
         "declaration_name",
     )
 
+    consent_kinds = ATTACHMENT2_CONSENTS
+    consent_given_by = ConsentGiver.TRAINEE
+
     def __init__(self, *args, trainee, **kwargs):
         self.trainee = trainee
         super().__init__(*args, **kwargs)
+        self._consent_fields_add()
 
     def clean_landline(self):
         value = self.cleaned_data["landline"]

@@ -5,26 +5,23 @@ A trainee row is one person's registration in one programme; its status is what 
 """
 
 import secrets
-import uuid
-from pathlib import PurePath
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-def private_storage():
-    """Personal documents are kept in the private storage, never under a public URL."""
-    return storages["private"]
+from portal.crypto import EncryptedCharField
+from portal.storage import (  # migrations refer to <app>.models.private_storage
+    private_storage,
+    random_upload_path,
+)
 
 
 def _document_path(folder: str, filename: str) -> str:
-    suffix = PurePath(filename).suffix.lower()[:5] or ".bin"
-    return f"registration/{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    return random_upload_path("registration", folder, filename)
 
 
 def photo_upload_to(instance, filename: str) -> str:
@@ -176,7 +173,11 @@ class Trainee(models.Model):
 
     # Attachment 1 roster
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    # Encrypted at rest; found and kept unique through its keyed hash (set together by
+    # registration.services.trainee_set_id_number). The masked copy outlives the retention purge.
+    id_number = EncryptedCharField(_("ID number"), max_length=18, blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_masked = models.CharField(_("ID number (masked)"), max_length=18, blank=True, editable=False)
     mobile = models.CharField(_("mobile number"), max_length=11, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     certificate_type = models.CharField(_("certificate type"), max_length=20, choices=CertificateType.choices)
@@ -230,6 +231,9 @@ class Trainee(models.Model):
     # Payment (set by the payments app through registration.services.trainee_mark_paid)
     paid_at = models.DateTimeField(_("fee paid at"), null=True, blank=True, db_index=True)
 
+    # Retention: documents and personal data deleted (registration.services.trainees_purge_personal_data)
+    purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True, db_index=True)
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -241,13 +245,13 @@ class Trainee(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["programme", "mobile"],
-                condition=Q(status__in=LIVE_STATUSES),
+                condition=Q(status__in=LIVE_STATUSES, purged_at__isnull=True),
                 name="trainee_one_live_mobile_per_programme",
                 violation_error_message=_("This mobile number is already registered in this programme."),
             ),
             models.UniqueConstraint(
-                fields=["programme", "id_number"],
-                condition=Q(status__in=LIVE_STATUSES),
+                fields=["programme", "id_number_hash"],
+                condition=Q(status__in=LIVE_STATUSES) & ~Q(id_number_hash=""),
                 name="trainee_one_live_registration_per_person",
                 violation_error_message=_("This person already has a live registration in this programme."),
             ),
@@ -279,3 +283,45 @@ class Trainee(models.Model):
             self.declared_at,
         ]
         return all(required)
+
+
+class ConsentKind(models.TextChoices):
+    """What a trainee separately agrees to have processed (PIPL: sensitive personal information)."""
+
+    ID_NUMBER = "id_number", _("ID number")
+    PHOTO = "photo", _("Photo")
+    ID_COPY = "id_copy", _("ID card copy")
+
+
+class ConsentGiver(models.TextChoices):
+    TRAINEE = "trainee", _("The trainee")
+    CONTACT = "contact", _("The unit's contact, for the trainee")
+
+
+class Consent(models.Model):
+    """One consent as given: the exact text shown, its version, when and from where.
+
+    Written by the services in the same transaction as the data it covers (never edited).
+    """
+
+    trainee = models.ForeignKey(
+        Trainee, verbose_name=_("trainee"), on_delete=models.CASCADE, related_name="consents"
+    )
+    kind = models.CharField(_("consent to"), max_length=12, choices=ConsentKind.choices)
+    given_by = models.CharField(
+        _("given by"), max_length=10, choices=ConsentGiver.choices, default=ConsentGiver.TRAINEE
+    )
+    text = models.TextField(_("text shown"))
+    text_version = models.CharField(_("text version"), max_length=20)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    given_at = models.DateTimeField(_("given at"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("given from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["trainee_id", "given_at", "pk"]
+        indexes = [models.Index(fields=["trainee", "kind"], name="registration_consent_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.trainee_id} · {self.given_at:%Y-%m-%d %H:%M}"

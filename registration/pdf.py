@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from portal.selectors import association_get
 
 from .models import Trainee
+from .validators import id_number_mask
 
 
 def _url_fetcher():
@@ -43,10 +44,15 @@ def _photo_data_uri(trainee: Trainee) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def attachment2_html(trainee: Trainee) -> str:
+def attachment2_html(trainee: Trainee, *, full_id: bool = False) -> str:
+    """The form as HTML. The ID number is masked unless ``full_id`` (staff with the full-ID
+    permission; the caller audits that)."""
     declared_at = timezone.localtime(trainee.declared_at) if trainee.declared_at else None
     context = {
         "trainee": trainee,
+        "id_number_shown": trainee.id_number
+        if full_id
+        else (trainee.id_number_masked or id_number_mask(trainee.id_number)),
         "application": trainee.application,
         "programme": trainee.programme,
         "photo": _photo_data_uri(trainee),
@@ -57,10 +63,11 @@ def attachment2_html(trainee: Trainee) -> str:
     return render_to_string("registration/print/attachment2.html", context)
 
 
-def attachment2_pdf(trainee: Trainee) -> bytes:
-    """The PDF bytes. The paper form is Chinese, so it is printed in Chinese whatever the language."""
+def attachment2_pdf(trainee: Trainee, *, full_id: bool = False) -> bytes:
+    """The PDF bytes. The paper form is Chinese, so it is printed in Chinese whatever the language.
+    The ID number is masked unless ``full_id``."""
     from weasyprint import HTML  # heavy import: only when a PDF is made, not in every web process
 
     with translation.override("zh-hans"):
-        html = attachment2_html(trainee)
+        html = attachment2_html(trainee, full_id=full_id)
     return HTML(string=html, url_fetcher=_url_fetcher(), base_url=None).write_pdf()

@@ -6,6 +6,7 @@ the unit's contact and the trainees after each of them commits (through ``regist
 """
 
 import contextlib
+import logging
 import re
 import secrets
 from collections import defaultdict
@@ -21,17 +22,28 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portal.crypto import personal_hash
 from portal.models import AuditEntry, User
 from portal.notifications import email_send, sms_send
 from portal.services import audit_record
 from portal.validators import mobile_validate
 
 from . import documents
+from .consents import (
+    ATTACHMENT1_CONSENTS,
+    ATTACHMENT2_CONSENTS,
+    CONSENT_TEXT_VERSION,
+    consent_field_name,
+    consent_missing_message,
+    consent_text,
+)
 from .models import (
     LIVE_STATUSES,
     ApplicantKind,
     Application,
     CertificateType,
+    Consent,
+    ConsentGiver,
     Education,
     Programme,
     Trainee,
@@ -48,6 +60,8 @@ from .validators import (
     industry_validate,
     uscc_validate,
 )
+
+logger = logging.getLogger("registration")
 
 MAX_ROSTER_ROWS = 2000
 NOTICE_SENT_ACTION = "registration.notice_sent"
@@ -138,6 +152,78 @@ class _Checker:
             return ""
         self.run(name, EmailValidator(), text)
         return text
+
+
+# ---------------------------------------------------------------------------------------------
+# ID numbers (encrypted at rest) and consents
+
+
+def trainee_set_id_number(*, trainee: Trainee, id_number: str) -> None:
+    """Put a (validated) ID number on ``trainee`` with its lookup hash and its masked copy; the
+    caller saves. Every place that sets ``Trainee.id_number`` goes through here."""
+    trainee.id_number = id_number or ""
+    trainee.id_number_hash = personal_hash(id_number)
+    trainee.id_number_masked = id_number_mask(id_number) if id_number else ""
+
+
+def trainees_by_id_number(id_number: str, *, queryset=None):
+    """Trainees with this ID number (exact, through the hash; the number is normalised first)."""
+    queryset = Trainee.objects.all() if queryset is None else queryset
+    digest = personal_hash(id_number)
+    return queryset.filter(id_number_hash=digest) if digest else queryset.none()
+
+
+FULL_ID_VIEW_ACTION = "trainee.view_full_id"
+
+
+def trainee_full_id_view_record(
+    *, trainee: Trainee, viewer: User, what: str, ip: str | None = None, trainee_ids=None
+) -> AuditEntry:
+    """Audit that staff saw a full ID number: who (``viewer``), when (the entry's time), what
+    (``what``: the page or document; ``trainee_ids`` when a page shows several) and from where."""
+    new = {"what": what}
+    if trainee_ids is not None:
+        new["trainee_ids"] = sorted(trainee_ids)
+    return audit_record(actor=viewer, action=FULL_ID_VIEW_ACTION, target=trainee, new=new, ip=ip)
+
+
+def _consents_check(consents, required, *, given_by: str, checker: "_Checker") -> None:
+    given = {str(kind) for kind in consents or ()}
+    for kind in required:
+        if kind not in given:
+            checker.add(consent_field_name(kind), consent_missing_message(kind, given_by=given_by))
+
+
+def _consents_build(
+    trainees: list[Trainee], kinds, *, given_by: str, ip: str | None, now: datetime
+) -> list[Consent]:
+    """Consent rows for ``kinds`` and each trainee, with the text as shown (active language)."""
+    language = translation.get_language() or ""
+    texts = {kind: consent_text(kind, given_by=given_by) for kind in kinds}
+    return [
+        Consent(
+            trainee=trainee,
+            kind=kind,
+            given_by=given_by,
+            text=texts[kind],
+            text_version=CONSENT_TEXT_VERSION,
+            language=language,
+            given_at=now,
+            ip=ip or None,
+        )
+        for trainee in trainees
+        for kind in kinds
+    ]
+
+
+def consents_record(
+    *, trainees: list[Trainee], kinds, given_by: str, ip: str | None = None, now: datetime | None = None
+) -> list[Consent]:
+    """Save the consents ``kinds`` of each trainee with the text as shown in the active language.
+    Call it in the transaction that saves the data the consents cover."""
+    return Consent.objects.bulk_create(
+        _consents_build(trainees, kinds, given_by=given_by, ip=ip, now=now or timezone.now())
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,16 +360,18 @@ def _roster_conflicts(programme: Programme, rows: list[dict], row_errors) -> Non
                 )
     if not by_mobile and not by_id:
         return
-    taken = Trainee.objects.filter(programme=programme, status__in=LIVE_STATUSES).filter(
-        Q(mobile__in=list(by_mobile)) | Q(id_number__in=list(by_id))
-    )
+    # ID numbers are encrypted: compare their keyed hashes.
+    hashes = {id_number: personal_hash(id_number) for id_number in by_id}
+    taken = Trainee.objects.filter(
+        programme=programme, status__in=LIVE_STATUSES, purged_at__isnull=True
+    ).filter(Q(mobile__in=list(by_mobile)) | Q(id_number_hash__in=list(hashes.values())))
     taken_ids = set()
     taken_mobiles: dict[str, set[str]] = defaultdict(set)
-    for mobile, id_number in taken.values_list("mobile", "id_number"):
-        taken_ids.add(id_number)
-        taken_mobiles[mobile].add(id_number)
+    for mobile, id_hash in taken.values_list("mobile", "id_number_hash"):
+        taken_ids.add(id_hash)
+        taken_mobiles[mobile].add(id_hash)
     for number, row in enumerate(rows, start=1):
-        if row["id_number"] in taken_ids:
+        if row["id_number"] and hashes[row["id_number"]] in taken_ids:
             row_errors[number]["id_number"].append(
                 _("This person already has a registration in this programme; one person registers once.")
             )
@@ -320,10 +408,20 @@ def _application_create(*, programme: Programme, fields: dict, ip: str | None) -
 
 
 def application_submit(
-    *, programme: Programme, applicant: dict, roster: list[dict], ip: str | None = None
+    *,
+    programme: Programme,
+    applicant: dict,
+    roster: list[dict],
+    consents=(),
+    ip: str | None = None,
 ) -> Application:
     """Validate attachment 1 with its roster and save it all, or raise :class:`RosterValidationError`
     with every problem found (nothing saved).
+
+    ``consents``: the consent kinds the submitter ticked; the ID-number consent is required
+    (``registration.consents.ATTACHMENT1_CONSENTS``). For a unit the contact confirms it for the
+    trainees, an individual gives their own. One :class:`Consent` per trainee is saved with the
+    text shown, in the same transaction.
 
     ``applicant``: the application's fields (kind, unit_name, industry, contact_name,
     contact_phone, contact_email, mail_recipient, mail_phone, mail_address, invoice_title,
@@ -340,6 +438,8 @@ def application_submit(
             % {"programme": programme.name, "opens": programme.opens_on, "closes": programme.closes_on},
         )
     fields = _applicant_clean(applicant, applicant_checker)
+    given_by = ConsentGiver.TRAINEE if fields["kind"] == ApplicantKind.INDIVIDUAL else ConsentGiver.CONTACT
+    _consents_check(consents, ATTACHMENT1_CONSENTS, given_by=given_by, checker=applicant_checker)
     roster = list(roster or [])
     if not roster:
         applicant_checker.add("roster", _("Add at least one trainee to the roster."))
@@ -368,22 +468,28 @@ def application_submit(
     now = timezone.now()
     with transaction.atomic():
         application = _application_create(programme=programme, fields=fields, ip=ip)
-        trainees = [
-            Trainee(
+        trainees = []
+        for number, row in enumerate(rows, start=1):
+            values = dict(row)
+            id_number = values.pop("id_number")
+            trainee = Trainee(
                 application=application,
                 programme=programme,
                 row_number=number,
-                gender=id_number_gender(row["id_number"]),
-                birth_date=id_number_birth_date(row["id_number"]),
+                gender=id_number_gender(id_number),
+                birth_date=id_number_birth_date(id_number),
                 status=TraineeStatus.SUBMITTED,
                 status_changed_at=now,
-                **row,
+                **values,
             )
-            for number, row in enumerate(rows, start=1)
-        ]
+            trainee_set_id_number(trainee=trainee, id_number=id_number)
+            trainees.append(trainee)
         try:
             with transaction.atomic():
                 Trainee.objects.bulk_create(trainees)
+                consents_record(
+                    trainees=trainees, kinds=ATTACHMENT1_CONSENTS, given_by=given_by, ip=ip, now=now
+                )
         except IntegrityError:
             # Someone registered the same person or mobile in the meantime: report it like above.
             _roster_conflicts(programme, rows, row_errors)
@@ -408,15 +514,18 @@ ATTACHMENT2_FILES = ("photo", "id_front", "id_back")
 
 
 def trainee_attachment2_submit(
-    *, trainee: Trainee, data: dict, files: dict, ip: str | None = None
+    *, trainee: Trainee, data: dict, files: dict, consents=(), ip: str | None = None
 ) -> Trainee:
     """Save the trainee's attachment 2 (typed name, time and address as the signature).
 
     ``files`` maps photo / id_front / id_back to an upload, or ``None`` to keep the current file.
+    ``consents``: the consent kinds the trainee ticked; all of ``ATTACHMENT2_CONSENTS`` (ID number,
+    photo, ID card copy) are required and recorded (text shown, time, address) with the data.
     Only while the registration is submitted or returned; a returned one goes back to review.
     Raises ``ValidationError`` with a dict ``{field: [messages]}``.
     """
     checker = _Checker()
+    _consents_check(consents, ATTACHMENT2_CONSENTS, given_by=ConsentGiver.TRAINEE, checker=checker)
     education = _text(data.get("education"))
     if not education:
         checker.add("education", _("This field is required."))
@@ -514,6 +623,13 @@ def trainee_attachment2_submit(
                 locked.status_changed_at = timezone.now()
                 update_fields += ["status", "status_changed_at"]
             locked.save(update_fields=update_fields)
+            consents_record(
+                trainees=[locked],
+                kinds=ATTACHMENT2_CONSENTS,
+                given_by=ConsentGiver.TRAINEE,
+                ip=ip,
+                now=locked.declared_at,
+            )
             audit_record(
                 actor=None,
                 action="trainee.attachment2_submitted",
@@ -541,6 +657,83 @@ def _files_delete(files) -> None:
     for storage, name in files:
         with contextlib.suppress(OSError):
             storage.delete(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention: purge documents and personal data (called by learning.retention)
+
+PURGE_ACTION = "trainee.personal_data_purged"
+# Blanked on purge. Kept: name, masked ID number, gender, certificate type / category, work unit,
+# education, the status history and the consent records (proof of what was agreed).
+PURGED_VALUES = {
+    "id_number": "",
+    "id_number_hash": "",
+    "mobile": "",
+    "email": "",
+    "landline": "",
+    "birth_date": None,
+    "work_unit_address": "",
+    "mailing_address": "",
+    "work_history": "",
+    "photo": "",
+    "id_front": "",
+    "id_back": "",
+    "declared_ip": None,
+}
+
+
+def _document_files_delete(names: list[str]) -> None:
+    storage = Trainee._meta.get_field("photo").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("Retention purge: could not delete %s", name)
+
+
+def trainees_purge_personal_data(
+    *, trainee_ids, actor: User | None = None, reason: str = "", ip: str | None = None
+) -> list[int]:
+    """Delete the documents (photo, ID card copies) and personal data of these trainees, keeping
+    what certificate verification needs (name and the masked ID number), and mark them purged.
+
+    Set-based (a few queries whatever the number of ids; pass batches of a few hundred); trainees
+    already purged are skipped, so running it twice changes nothing. One audit entry lists the ids.
+    The files are deleted once the transaction commits. Returns the ids purged now.
+    """
+    ids = sorted({int(pk) for pk in trainee_ids})
+    if not ids:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Trainee.objects.select_for_update()
+            .filter(pk__in=ids, purged_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "photo", "id_front", "id_back", "id_number_masked")
+        )
+        if not rows:
+            return []
+        purged = [row[0] for row in rows]
+        files = [name for row in rows for name in row[1:4] if name]
+        unmasked = [row[0] for row in rows if not row[4]]
+        if unmasked:
+            # Rows written without their masked copy (older data): keep it before the number goes.
+            fixes = []
+            for pk, id_number in Trainee.objects.filter(pk__in=unmasked).values_list("pk", "id_number"):
+                if id_number:
+                    fixes.append(Trainee(pk=pk, id_number_masked=id_number_mask(id_number)))
+            Trainee.objects.bulk_update(fixes, ["id_number_masked"])
+        Trainee.objects.filter(pk__in=purged).update(**PURGED_VALUES, purged_at=now, updated_at=now)
+        audit_record(
+            actor=actor,
+            action=PURGE_ACTION,
+            new={"trainee_ids": purged, "files_deleted": len(files)},
+            reason=reason,
+            ip=ip,
+        )
+        transaction.on_commit(partial(_document_files_delete, files))
+    return purged
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.views import client_ip
 
 from . import selectors, services
+from .consents import consent_field_name
 from .forms import (
     ApplicantForm,
     Attachment2Form,
@@ -97,7 +98,7 @@ def _error_summary(form, formset=None, extra=()) -> list[dict]:
     for name, errors in form.errors.items():
         if name == "__all__":
             continue
-        label = form.fields[name].label
+        label = form.summary_label(name) if hasattr(form, "summary_label") else form.fields[name].label
         for message in errors:
             summary.append(
                 {
@@ -168,7 +169,8 @@ def _unit_render(
 
 
 def _applicant_initial(data) -> dict:
-    return {name: data.get(name, "") for name in ApplicantForm.base_fields if data.get(name)}
+    names = [*ApplicantForm.base_fields, *(consent_field_name(kind) for kind in ApplicantForm.consent_kinds)]
+    return {name: data.get(name, "") for name in names if data.get(name)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,6 +205,7 @@ def unit_register(request):
                 programme=programme,
                 applicant=form.applicant_data(),
                 roster=[row_form.roster_data() for _number, row_form in rows],
+                consents=form.consents_given(),
                 ip=client_ip(request),
             )
         except services.RosterValidationError as exc:
@@ -292,6 +295,7 @@ def individual_register(request):
                     programme=programme,
                     applicant=form.applicant_data(),
                     roster=[form.roster_data()],
+                    consents=form.consents_given(),
                     ip=client_ip(request),
                 )
             except services.RosterValidationError as exc:
@@ -343,7 +347,7 @@ def application_detail(request, access_key):
                 "withdrawable": line.trainee.status in EDITABLE_STATUSES,
                 "complete": line.trainee.attachment2_complete,
                 "badge": STATUS_BADGES.get(line.trainee.status, "text-bg-secondary"),
-                "id_masked": id_number_mask(line.trainee.id_number),
+                "id_masked": line.trainee.id_number_masked or id_number_mask(line.trainee.id_number),
                 "show_reason": line.trainee.status in (TraineeStatus.RETURNED, TraineeStatus.REJECTED)
                 and line.trainee.status_reason,
             }
@@ -426,6 +430,7 @@ def attachment2(request, access_key):
                     trainee=trainee,
                     data=form.service_data(),
                     files=form.service_files(),
+                    consents=form.consents_given(),
                     ip=client_ip(request),
                 )
             except ValidationError as exc:
@@ -447,7 +452,7 @@ def attachment2(request, access_key):
         "form": form,
         "editable": editable,
         "statuses": TraineeStatus,
-        "id_masked": id_number_mask(trainee.id_number),
+        "id_masked": trainee.id_number_masked or id_number_mask(trainee.id_number),
         "documents": [
             {
                 "kind": kind,
@@ -500,6 +505,11 @@ def _document_response(trainee: Trainee, kind: str):
     return response
 
 
+FULL_ID_PERMISSION = "registration.view_full_id_number"
+# Documents that show the full ID number.
+ID_DOCUMENT_KINDS = ("id_front", "id_back")
+
+
 def _staff_trainee(request, trainee_pk):
     """The trainee, for staff allowed to see trainees; others go to the admin log-in or get 403."""
     user = request.user
@@ -520,14 +530,23 @@ def trainee_document(request, access_key, kind):
 
 @require_GET
 def staff_document(request, trainee_pk, kind):
+    """A document for staff. The ID card copies show the full ID number: they need the full-ID
+    permission, and each view is written to the audit log (who, when, which, from where)."""
     trainee, refused = _staff_trainee(request, trainee_pk)
     if refused:
         return refused
-    return _document_response(trainee, kind)
+    if kind in ID_DOCUMENT_KINDS and not request.user.has_perm(FULL_ID_PERMISSION):
+        raise PermissionDenied
+    response = _document_response(trainee, kind)
+    if kind in ID_DOCUMENT_KINDS:
+        services.trainee_full_id_view_record(
+            trainee=trainee, viewer=request.user, what=kind, ip=client_ip(request)
+        )
+    return response
 
 
-def _pdf_response(trainee: Trainee):
-    response = HttpResponse(attachment2_pdf(trainee), content_type="application/pdf")
+def _pdf_response(trainee: Trainee, *, full_id: bool = False):
+    response = HttpResponse(attachment2_pdf(trainee, full_id=full_id), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=False, filename=_("attachment2-%(name)s.pdf") % {"name": trainee.name}
     )
@@ -546,7 +565,15 @@ def attachment2_print(request, access_key):
 
 @require_GET
 def staff_attachment2_print(request, trainee_pk):
+    """The printable attachment 2 for staff: the full ID number only with the full-ID permission,
+    and then the view is audited."""
     trainee, refused = _staff_trainee(request, trainee_pk)
     if refused:
         return refused
-    return _pdf_response(trainee)
+    full = request.user.has_perm(FULL_ID_PERMISSION)
+    response = _pdf_response(trainee, full_id=full)
+    if full:
+        services.trainee_full_id_view_record(
+            trainee=trainee, viewer=request.user, what="attachment2_pdf", ip=client_ip(request)
+        )
+    return response

@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.LanguageMiddleware",
+    "portal.uploads.RequestSizeLimitMiddleware",  # before anything reads the body (CSRF does)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -142,6 +143,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Whole request bodies (files included), refused with 413 before they are read (portal/uploads.py):
+# public pages need at most the three 5 MB documents of attachment 2; admin takes lesson videos.
+PORTAL_MAX_REQUEST_BYTES = env.int("PORTAL_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+PORTAL_MAX_ADMIN_REQUEST_BYTES = env.int("PORTAL_MAX_ADMIN_REQUEST_BYTES", default=1100 * 1024 * 1024)
 
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -190,6 +195,18 @@ SMS_BACKEND = env("SMS_BACKEND", default="portal.notifications.ConsoleSmsBackend
 
 # --- Portal ---------------------------------------------------------------------------------
 PORTAL_SITE_URL = env("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Personal data (portal/crypto.py) -------------------------------------------------------
+# Fernet keys for the encrypted columns, newest first (comma-separated); old keys still decrypt
+# until ``manage.py rotate_encryption_keys`` has re-encrypted everything with the first one.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Key of the HMAC-SHA256 stored next to encrypted values to find them (never change it).
+PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY", default="")
+# Documents and personal data are purged this many days after the training ended.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=3 * 365)
+
+# Error reports hide secrets and ID numbers in every frame and POST field (portal/log_filters.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.log_filters.PortalExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import STORAGES, env
+from .keys import fernet_keys_check
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -12,6 +13,12 @@ if len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set ALLOWED_HOSTS for production.")
+
+# Personal data: encryption keys and the hash key are required (see README, "Key rotation").
+FIELD_ENCRYPTION_KEYS = fernet_keys_check(env.list("FIELD_ENCRYPTION_KEYS"))
+PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY")
+if len(PERSONAL_DATA_HASH_KEY) < 32:
+    raise ImproperlyConfigured("PERSONAL_DATA_HASH_KEY must be at least 32 characters long in production.")
 
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -45,3 +52,13 @@ CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SECURE = True
 LANGUAGE_COOKIE_HTTPONLY = True
+
+# Logs: one-time codes and password links sent by SMS never reach them (portal/log_filters.py).
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "filters": {"sms_redact": {"()": "portal.log_filters.SmsRedactFilter"}},
+    "loggers": {
+        **LOGGING["loggers"],  # noqa: F405
+        "portal.sms": {"filters": ["sms_redact"]},
+    },
+}

@@ -5,11 +5,14 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import FIELD_ENCRYPTION_KEYS, PERSONAL_DATA_HASH_KEY, STORAGES, env
+from .keys import development_key, fernet_keys_check
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-7d3e"
 ALLOWED_HOSTS = ["*"]
+FIELD_ENCRYPTION_KEYS = fernet_keys_check(FIELD_ENCRYPTION_KEYS or [development_key(SECRET_KEY)])
+PERSONAL_DATA_HASH_KEY = PERSONAL_DATA_HASH_KEY or development_key(SECRET_KEY, "personal-data-hash")
 
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///:memory:")}
 DATABASES["default"]["TEST"] = (

@@ -26,6 +26,14 @@ def _image(path, size, color):
     return str(path)
 
 
+def _tick_consents(page):
+    """Tick the separate consent checkboxes (ID number; on attachment 2 also photo and ID copy)."""
+    boxes = page.locator("input[type=checkbox][name^=consent_]")
+    assert boxes.count() >= 1
+    for index in range(boxes.count()):
+        boxes.nth(index).check()
+
+
 def _fill_unit_form(page):
     page.locator("#id_unit_name").fill("示例市安康机械有限公司")
     page.locator("#id_industry").select_option("C")
@@ -49,6 +57,7 @@ def _fill_unit_form(page):
         page.locator(prefix + "training_category").select_option(category)
         if previous:
             page.locator(prefix + "previous_certificate_no").fill(previous)
+    _tick_consents(page)
 
 
 def _fill_attachment2(page, name, files):
@@ -62,6 +71,8 @@ def _fill_attachment2(page, name, files):
     page.locator("#id_id_front").set_input_files(files["front"])
     page.locator("#id_id_back").set_input_files(files["back"])
     page.locator("#id_declaration_name").fill(name)
+    assert page.locator("input[type=checkbox][name^=consent_]").count() == 3
+    _tick_consents(page)
     page.locator("main form button[type=submit].btn-primary").click()
     page.wait_for_load_state()
 
@@ -142,6 +153,7 @@ def test_unit_registration_review_and_correction(live_server, open_page, tmp_pat
         _image(tmp_path / "new.jpg", (354, 496), (250, 250, 250))
     )
     correcting.page.locator("#id_declaration_name").fill(third.name)
+    _tick_consents(correcting.page)
     correcting.page.locator("main form button[type=submit].btn-primary").click()
     correcting.page.wait_for_load_state()
     correcting.screenshot("corrected")

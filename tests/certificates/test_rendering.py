@@ -329,3 +329,12 @@ def test_newlines_in_data_do_not_add_lines():
     text = _page_text(render_certificate_pdf(make_data(unit_name="某市\n示范公司")))
 
     assert "某市 示范公司" in text
+
+
+def test_page_is_parsed_as_xml_not_by_the_html5_fallback(caplog):
+    """The template stays well-formed XHTML: expat parses it (the fast path), names included."""
+    caplog.set_level("WARNING", logger="certificates.rendering")
+    pdf = render_certificate_pdf(make_data(holder_name="A&B <王>", unit_name="\"某\" & '司'"))
+    assert not [r for r in caplog.records if "well-formed" in r.getMessage()]
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "A&B <王>" in text and "\"某\" & '司'" in text

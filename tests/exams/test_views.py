@@ -69,7 +69,7 @@ def test_start_answer_resume_and_submit(trainee_client, template, enrollment, dj
     assert 'src="/static/exams/exam.js"' in html and "<script>" not in html
     assert html.count('class="btn btn-sm sheet-item') == 11
     answers = answers_scoring(attempt)
-    with django_assert_max_num_queries(7):  # session, user, lock, item, update + savepoint
+    with django_assert_max_num_queries(6):  # session, user, locked attempt with the item, update + savepoint
         result = post_answer(trainee_client, attempt, 2, answers[2])
     assert result.status_code == 200 and result.json()["ok"] is True
     assert 0 < result.json()["remaining_seconds"] <= 3600
@@ -124,7 +124,13 @@ def test_answer_endpoint_rejects_bad_input_and_other_users(trainee_client, templ
     stranger.force_login(EnrollmentFactory().user)
     assert post_answer(stranger, attempt, 1, [0]).status_code == 404
     assert stranger.get(reverse("exams:attempt", args=[attempt.pk])).status_code == 404
+    assert stranger.get(reverse("exams:state", args=[attempt.pk])).status_code == 404
     assert stranger.get(reverse("exams:result", args=[attempt.pk])).status_code == 404
+    everything = {f"q{p}": c for p, c in answers_scoring(attempt).items()}
+    assert stranger.post(reverse("exams:submit", args=[attempt.pk]), everything).status_code == 404
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.IN_PROGRESS
+    assert not AttemptQuestion.objects.filter(attempt=attempt, answer__isnull=False).exists()
 
 
 def test_no_answer_key_reaches_the_browser_before_submission(trainee_client, template, enrollment):
@@ -250,3 +256,22 @@ def test_practice_closed_after_the_window(trainee_client, bank, enrollment):
     enrollment.deadline = timezone.now() - timedelta(hours=1)
     enrollment.save()
     assert trainee_client.get(reverse("exams:practice", args=[enrollment.pk])).status_code == 403
+
+
+def test_exam_pages_read_the_database_a_fixed_few_times(
+    trainee_client, template, enrollment, django_assert_max_num_queries
+):
+    attempt = services.attempt_start(enrollment=enrollment)
+    answers = answers_scoring(attempt, wrong=5)  # failed: no call into learning to count here
+    with django_assert_max_num_queries(5):  # session, user, attempt, items, association (layout)
+        assert trainee_client.get(reverse("exams:attempt", args=[attempt.pk])).status_code == 200
+    with django_assert_max_num_queries(4):  # session, user, attempt, answered numbers
+        assert trainee_client.get(reverse("exams:state", args=[attempt.pk])).status_code == 200
+    data = {f"q{p}": [str(c) for c in choices] for p, choices in answers.items()}
+    with django_assert_max_num_queries(11):  # whatever the number of questions
+        assert trainee_client.post(reverse("exams:submit", args=[attempt.pk]), data).status_code == 302
+    with django_assert_max_num_queries(
+        6
+    ):  # session, user, attempt, its enrollment's attempts, wrong items, layout
+        page = trainee_client.get(reverse("exams:result", args=[attempt.pk]))
+    assert page.status_code == 200 and "成绩未及格" in page.content.decode()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from learning import services
-from learning.models import Enrollment, EnrollmentStatus
+from learning.models import EXPIRY_AUDIT_ACTION, Enrollment, EnrollmentStatus
 from portal.models import AuditEntry
 from portal.roles import COURSE_ADMIN, FINANCE, REVIEWER
 from registration.models import TraineeStatus
@@ -114,6 +114,16 @@ def test_extend_action_with_intermediate_form(client, django_capture_on_commit_c
     assert enrollment.status == EnrollmentStatus.ACTIVE
     assert enrollment.deadline == START + timedelta(days=36)
     assert AuditEntry.objects.get(action="enrollment.extended").reason == "病假"
+    # the enrollment's page lists its history, the expiry run (one entry for all it voided) included
+    client.force_login(staff)  # the session above was opened at the travelled-to time
+    response = client.get(reverse("admin:learning_enrollment_change", args=[enrollment.pk]))
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    expiry = AuditEntry.objects.get(action=EXPIRY_AUDIT_ACTION)
+    for entry in AuditEntry.objects.filter(action__in=["enrollment.opened", "enrollment.extended"]):
+        assert reverse("admin:portal_auditentry_change", args=[entry.pk]) in page
+    assert reverse("admin:portal_auditentry_change", args=[expiry.pk]) in page
+    assert EXPIRY_AUDIT_ACTION in page and "病假" in page
 
 
 def test_extend_action_hidden_without_permission(client, django_capture_on_commit_callbacks):

@@ -11,7 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from learning import selectors, services
-from learning.models import AccessCode, Enrollment, EnrollmentReminder, EnrollmentStatus
+from learning.models import (
+    EXPIRY_AUDIT_ACTION,
+    AccessCode,
+    Enrollment,
+    EnrollmentReminder,
+    EnrollmentStatus,
+)
 from portal.models import AuditEntry, User
 from registration.models import TraineeStatus
 from tests.portal.factories import StaffFactory, UserFactory
@@ -242,10 +248,19 @@ def test_expiry_at_day_30_voids_and_blocks_study_and_exam(django_capture_on_comm
     for action in ("study", "exam"):
         with pytest.raises(PermissionDenied):
             selectors.enrollment_access_check(enrollment=enrollment, action=action)
-    entry = AuditEntry.objects.get(action="enrollment.expired")
-    assert entry.target_id == str(enrollment.pk)
-    assert entry.old_value == {"status": "active"} and entry.new_value["status"] == "expired"
-    assert enrollment.trainee.name in entry.target_repr
+    # One audit entry per run, linked to the enrollment through the run id it keeps.
+    entry = AuditEntry.objects.get(action=EXPIRY_AUDIT_ACTION)
+    assert entry.actor is None and entry.reason
+    assert entry.old_value == {"status": ["active"]} and entry.new_value["status"] == "expired"
+    assert entry.new_value["run"] == str(enrollment.expiry_run) and entry.new_value["count"] == 1
+    assert datetime.datetime.fromisoformat(entry.new_value["expired_at"]) == START + timedelta(days=30)
+    history = selectors.enrollment_history(enrollment)
+    assert [e.action for e in history] == [
+        "enrollment.opened",
+        "enrollment.welcome_sent",
+        EXPIRY_AUDIT_ACTION,
+    ]
+    assert history[-1] == entry
 
 
 def test_expiry_leaves_passed_and_future_alone(django_capture_on_commit_callbacks):
@@ -283,7 +298,16 @@ def test_expiry_query_count_does_not_grow_with_rows():
         with CaptureQueriesContext(connection) as many:
             assert services.enrollments_expire() == 12
     assert len(many.captured_queries) == len(few.captured_queries)
-    assert AuditEntry.objects.filter(action="enrollment.expired").count() == 14
+    runs = AuditEntry.objects.filter(action=EXPIRY_AUDIT_ACTION).order_by("pk")
+    assert [entry.new_value["count"] for entry in runs] == [2, 12]
+    for entry in runs:
+        tagged = Enrollment.objects.filter(expiry_run=entry.new_value["run"], status=EnrollmentStatus.EXPIRED)
+        assert tagged.count() == entry.new_value["count"]
+
+
+def test_expiry_run_with_nothing_to_void_writes_no_audit_entry():
+    assert services.enrollments_expire() == 0
+    assert not AuditEntry.objects.filter(action=EXPIRY_AUDIT_ACTION).exists()
 
 
 # --- extension --------------------------------------------------------------------------------
@@ -325,6 +349,45 @@ def test_extension_reactivates_an_expired_enrollment(django_capture_on_commit_ca
         # the extended deadline gets its own 2-day reminder
         with django_capture_on_commit_callbacks(execute=True):
             assert services.reminders_send() == 1
+
+
+def test_history_keeps_every_expiry_across_extensions(django_capture_on_commit_callbacks):
+    actor = extender()
+    with time_machine.travel(START, tick=False) as clock:
+        enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
+        other = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
+        clock.move_to(START + timedelta(days=31))
+        assert services.enrollments_expire() == 2
+        enrollment.refresh_from_db()
+        first_run = str(enrollment.expiry_run)
+        services.enrollment_extend(enrollment=enrollment, days=5, reason="系统故障", actor=actor)
+        enrollment.refresh_from_db()
+        assert enrollment.expiry_run is None and enrollment.expired_at is None
+        extended = AuditEntry.objects.get(action="enrollment.extended")
+        assert extended.old_value["expiry_run"] == first_run and extended.old_value["status"] == "expired"
+        clock.move_to(START + timedelta(days=37))
+        assert services.enrollments_expire() == 1
+    enrollment.refresh_from_db()
+    history = selectors.enrollment_history(enrollment)
+    assert [e.action for e in history] == [
+        "enrollment.opened",
+        "enrollment.welcome_sent",
+        EXPIRY_AUDIT_ACTION,
+        "enrollment.extended",
+        EXPIRY_AUDIT_ACTION,
+    ]
+    assert [e.new_value["run"] for e in history if e.action == EXPIRY_AUDIT_ACTION] == [
+        first_run,
+        str(enrollment.expiry_run),
+    ]
+    # the other trainee shares the first run only, and none of this one's own entries
+    other.refresh_from_db()
+    assert [e.action for e in selectors.enrollment_history(other)] == [
+        "enrollment.opened",
+        "enrollment.welcome_sent",
+        EXPIRY_AUDIT_ACTION,
+    ]
+    assert selectors.enrollment_history(other)[-1].new_value["run"] == first_run
 
 
 def test_extension_needs_permission_and_a_reason(django_capture_on_commit_callbacks):

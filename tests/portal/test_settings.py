@@ -16,6 +16,8 @@ PROD_ENV = {
     "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
     "EMAIL_URL": "smtp+tls://user:pw@mail.example.org:587",
     "DEFAULT_FROM_EMAIL": "portal@example.org",
+    "FIELD_ENCRYPTION_KEYS": "Vd7qGqkqTtHnO1Q0yHhY2mN8qvP6Z9yqz3m7rS8dQ0s=",
+    "PERSONAL_DATA_HASH_KEY": "h" * 20 + "-hash-key-for-the-test-only-" + "k" * 20,
 }
 
 
@@ -32,7 +34,15 @@ def test_production_check_deploy_is_clean():
 
 
 def test_production_fails_at_start_without_a_secret():
-    for missing in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "ALLOWED_HOSTS"):
+    for missing in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "EMAIL_URL",
+        "ALLOWED_HOSTS",
+        "FIELD_ENCRYPTION_KEYS",
+        "PERSONAL_DATA_HASH_KEY",
+    ):
         env = {k: v for k, v in PROD_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0, missing

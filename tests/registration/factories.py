@@ -10,7 +10,9 @@ from django.utils import timezone
 from PIL import Image
 from stdnum.cn import ric, uscc
 
+from portal.crypto import personal_hash
 from registration.models import ApplicantKind, Application, Programme, Trainee, TraineeStatus
+from registration.validators import id_number_mask
 
 
 def id_number_make(n: int, *, birth: datetime.date | None = None, region: str = "440106", male=None) -> str:
@@ -81,6 +83,9 @@ class TraineeFactory(factory.django.DjangoModelFactory):
     row_number = factory.Sequence(lambda n: n + 1)
     name = factory.Sequence(lambda n: f"学员{n}")
     id_number = factory.Sequence(id_number_make)
+    # Set with the ID number, as registration.services.trainee_set_id_number does.
+    id_number_hash = factory.LazyAttribute(lambda o: personal_hash(o.id_number))
+    id_number_masked = factory.LazyAttribute(lambda o: id_number_mask(o.id_number))
     mobile = factory.Sequence(mobile_make)
     certificate_type = "principal"
     training_category = "initial"
@@ -104,6 +109,13 @@ class CompleteTraineeFactory(TraineeFactory):
     declaration_name = factory.SelfAttribute("name")
     declared_at = factory.LazyFunction(timezone.now)
     declared_ip = "127.0.0.1"
+
+
+# The consent checkboxes as posted (registration.consents): attachment 1 asks for the ID-number
+# consent, attachment 2 for all three.
+ATTACHMENT1_CONSENTS_POST = {"consent_id_number": "on"}
+ATTACHMENT2_CONSENTS_POST = {"consent_id_number": "on", "consent_photo": "on", "consent_id_copy": "on"}
+ALL_CONSENTS = ("id_number", "photo", "id_copy")
 
 
 def applicant_data(**overrides) -> dict:

@@ -11,6 +11,8 @@ from registration.forms import (
 )
 
 from .factories import (
+    ATTACHMENT1_CONSENTS_POST,
+    ATTACHMENT2_CONSENTS_POST,
     CompleteTraineeFactory,
     TraineeFactory,
     applicant_data,
@@ -20,9 +22,13 @@ from .factories import (
     upload,
 )
 
+# The consent checkboxes name the association (read from the database) in their text.
+pytestmark = pytest.mark.django_db
+
 
 def applicant(**overrides) -> dict:
     data = {k: v for k, v in applicant_data().items() if k != "kind"}
+    data.update(ATTACHMENT1_CONSENTS_POST)
     data.update(overrides)
     return data
 
@@ -212,6 +218,7 @@ def individual(**overrides):
         "training_category": "initial",
         "industry": "F",
         "mail_address": "广州市越秀区示例路 3 号",
+        **ATTACHMENT1_CONSENTS_POST,
     }
     data.update(overrides)
     return data
@@ -278,6 +285,7 @@ def attachment2(trainee, **overrides):
         "mailing_address": "广州市",
         "work_history": "2020- 示例公司",
         "declaration_name": trainee.name,
+        **ATTACHMENT2_CONSENTS_POST,
     }
     data.update(overrides)
     return data

@@ -4,6 +4,7 @@ import pytest
 from pypdf import PdfReader
 
 from registration.pdf import attachment2_html, attachment2_pdf
+from registration.validators import id_number_mask
 
 from .factories import CompleteTraineeFactory, TraineeFactory
 
@@ -14,7 +15,7 @@ def test_pdf_of_a_complete_attachment2_has_the_data_and_the_photo():
     trainee = CompleteTraineeFactory(
         name="陈大文", work_unit="示例制造有限公司", training_category="refresher"
     )
-    content = attachment2_pdf(trainee)
+    content = attachment2_pdf(trainee, full_id=True)
     assert content.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(content))
     assert len(reader.pages) == 1
@@ -25,6 +26,13 @@ def test_pdf_of_a_complete_attachment2_has_the_data_and_the_photo():
     assert "示例制造有限公司" in text
     assert "本人自愿参加" in text
     assert len(reader.pages[0].images) == 1  # the photo
+
+
+def test_id_number_is_masked_unless_asked_for():
+    trainee = CompleteTraineeFactory()
+    html = attachment2_html(trainee)
+    assert trainee.id_number not in html and id_number_mask(trainee.id_number) in html
+    assert trainee.id_number in attachment2_html(trainee, full_id=True)
 
 
 def test_html_ticks_the_right_boxes_and_embeds_the_photo_as_data():

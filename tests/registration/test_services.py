@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 
 from portal.models import AuditEntry
 from registration import services
-from registration.models import Application, Trainee, TraineeStatus
+from registration.models import Application, Consent, Trainee, TraineeStatus
 from registration.services import (
     RosterValidationError,
     application_submit,
@@ -22,6 +22,7 @@ from registration.services import (
 from tests.portal.factories import StaffFactory
 
 from .factories import (
+    ALL_CONSENTS,
     CompleteTraineeFactory,
     ProgrammeFactory,
     TraineeFactory,
@@ -46,10 +47,20 @@ def reviewer():
     return StaffFactory(role="reviewer")
 
 
-def submit(programme, rows, **applicant):
+def submit(programme, rows, consents=("id_number",), **applicant):
     return application_submit(
-        programme=programme, applicant=applicant_data(**applicant), roster=rows, ip="10.0.0.1"
+        programme=programme,
+        applicant=applicant_data(**applicant),
+        roster=rows,
+        consents=consents,
+        ip="10.0.0.1",
     )
+
+
+def a2_submit(**kwargs):
+    """``trainee_attachment2_submit`` with the three consents ticked unless given."""
+    kwargs.setdefault("consents", ALL_CONSENTS)
+    return trainee_attachment2_submit(**kwargs)
 
 
 def roster_error(programme, rows, **applicant) -> RosterValidationError:
@@ -273,19 +284,22 @@ def _queries(programme, count: int, start: int) -> int:
 
 
 def test_query_count_does_not_grow_with_the_roster(programme, django_capture_on_commit_callbacks):
-    """Only the trainee INSERT may be split in batches, as many as the database driver needs
-    (SQLite: 999 parameters per statement; PostgreSQL: one statement)."""
-    fields = [f for f in Trainee._meta.concrete_fields if not f.primary_key]
+    """Only the trainee and consent INSERTs may be split in batches, as many as the database
+    driver needs (SQLite: 999 parameters per statement; PostgreSQL: one statement)."""
     ops = connection.ops
 
-    def batches(n):
+    def batches(model, n):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         size = ops.bulk_batch_size(fields, [None] * n) or n
         return -(-n // size)
+
+    def inserts(n):
+        return batches(Trainee, n) + batches(Consent, n)
 
     with django_capture_on_commit_callbacks(execute=False):
         small = _queries(programme, 5, start=0)
         large = _queries(programme, 50, start=100)
-    assert large - small == batches(50) - batches(5)
+    assert large - small == inserts(50) - inserts(5)
     if connection.vendor == "postgresql":
         assert large == small
 
@@ -329,7 +343,7 @@ def attachment2_files():
 
 def test_attachment2_completes_the_registration(programme):
     trainee = TraineeFactory(application__programme=programme)
-    saved = trainee_attachment2_submit(
+    saved = a2_submit(
         trainee=trainee, data=attachment2_data(trainee), files=attachment2_files(), ip="10.1.1.1"
     )
     assert saved.attachment2_complete
@@ -345,7 +359,7 @@ def test_attachment2_errors_name_the_fields(programme):
     files = attachment2_files()
     files["photo"] = upload("photo.png", b"<html></html>", "image/png")
     with pytest.raises(ValidationError) as excinfo:
-        trainee_attachment2_submit(
+        a2_submit(
             trainee=trainee,
             data=attachment2_data(trainee, declaration_name="别人", safety_years="x", education=""),
             files=files,
@@ -358,15 +372,11 @@ def test_attachment2_errors_name_the_fields(programme):
 def test_attachment2_files_required_first_time_kept_after(programme):
     trainee = TraineeFactory(application__programme=programme)
     with pytest.raises(ValidationError) as excinfo:
-        trainee_attachment2_submit(trainee=trainee, data=attachment2_data(trainee), files={})
+        a2_submit(trainee=trainee, data=attachment2_data(trainee), files={})
     assert set(excinfo.value.error_dict) == {"photo", "id_front", "id_back"}
-    saved = trainee_attachment2_submit(
-        trainee=trainee, data=attachment2_data(trainee), files=attachment2_files()
-    )
+    saved = a2_submit(trainee=trainee, data=attachment2_data(trainee), files=attachment2_files())
     photo = saved.photo.name
-    again = trainee_attachment2_submit(
-        trainee=saved, data=attachment2_data(saved, safety_years="7"), files={"photo": None}
-    )
+    again = a2_submit(trainee=saved, data=attachment2_data(saved, safety_years="7"), files={"photo": None})
     assert again.photo.name == photo and again.safety_years == 7
 
 
@@ -375,7 +385,7 @@ def test_replaced_file_deleted_after_commit(programme, django_capture_on_commit_
     old_name = trainee.photo.name
     storage = trainee.photo.storage
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        saved = trainee_attachment2_submit(
+        saved = a2_submit(
             trainee=trainee, data=attachment2_data(trainee), files={"photo": upload("p.jpg", image_bytes())}
         )
     assert storage.exists(old_name) and storage.exists(saved.photo.name)
@@ -402,7 +412,7 @@ def test_new_files_removed_when_the_save_fails(programme, monkeypatch):
 
     monkeypatch.setattr(services, "audit_record", broken_audit)
     with pytest.raises(RuntimeError):
-        trainee_attachment2_submit(trainee=trainee, data=attachment2_data(trainee), files=attachment2_files())
+        a2_submit(trainee=trainee, data=attachment2_data(trainee), files=attachment2_files())
     assert len(written) == 3
     assert not any(storage.exists(name) for name in written)
     trainee.refresh_from_db()
@@ -413,14 +423,14 @@ def test_new_files_removed_when_the_save_fails(programme, monkeypatch):
 def test_attachment2_closed_after_decision(programme, status):
     trainee = CompleteTraineeFactory(application__programme=programme, status=status)
     with pytest.raises(ValidationError) as excinfo:
-        trainee_attachment2_submit(trainee=trainee, data=attachment2_data(trainee), files={})
+        a2_submit(trainee=trainee, data=attachment2_data(trainee), files={})
     assert excinfo.value.error_list[0].code == "attachment2_closed"
 
 
 def test_correcting_a_returned_registration_sends_it_back_to_review(programme, reviewer):
     trainee = CompleteTraineeFactory(application__programme=programme)
     trainee_return(trainee=trainee, reviewer=reviewer, reason="照片不清晰")
-    saved = trainee_attachment2_submit(
+    saved = a2_submit(
         trainee=trainee, data=attachment2_data(trainee), files={"photo": upload("p.jpg", image_bytes())}
     )
     assert saved.status == TraineeStatus.SUBMITTED

@@ -16,6 +16,8 @@ from registration.services import trainee_return
 from tests.portal.factories import StaffFactory, UserFactory
 
 from .factories import (
+    ATTACHMENT1_CONSENTS_POST,
+    ATTACHMENT2_CONSENTS_POST,
     CompleteTraineeFactory,
     ProgrammeFactory,
     TraineeFactory,
@@ -38,6 +40,7 @@ def programme():
 def unit_post(rows, **overrides) -> dict:
     data = {name: value for name, value in applicant_data().items() if name != "kind"}
     data.update(roster_form_data(rows))
+    data.update(ATTACHMENT1_CONSENTS_POST)
     data["action"] = "submit"
     data.update(overrides)
     return data
@@ -303,6 +306,7 @@ def individual_post(**overrides) -> dict:
         "invoice_title": "",
         "invoice_tax_id": "",
         "invoice_email": "",
+        **ATTACHMENT1_CONSENTS_POST,
     }
     data.update(overrides)
     return data
@@ -422,6 +426,7 @@ def attachment2_post(trainee, **overrides) -> dict:
         "photo": upload("photo.png", content=image_bytes(354, 496, fmt="PNG"), content_type="image/png"),
         "id_front": upload("front.jpg", content=image_bytes(856, 540)),
         "id_back": upload("back.jpg", content=image_bytes(856, 540)),
+        **ATTACHMENT2_CONSENTS_POST,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -23,7 +23,7 @@
 
   var token = null, seq = 0, timer = null, stopped = false, lastActivity = Date.now();
   var played = [], rangeStart = null, lastTime = 0;
-  var check = null, countdown = null;
+  var check = null, countdown = null, answeredId = 0;
   var modal = window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(modalEl) : null;
 
   function setStatus(text) { statusEl.textContent = text; }
@@ -101,7 +101,10 @@
     if (!body.ok) { setStatus(cfg.textError); return; }
     if (body.message) { showAlert(body.message); } else if (body.discarded_ms === 0) { showAlert(""); }
     if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
-    if (body.presence && (!check || check.id !== body.presence.id)) { askPresence(body.presence); }
+    /* A heartbeat sent before the answer reached the server still carries the check just answered. */
+    if (body.presence && body.presence.id !== answeredId && (!check || check.id !== body.presence.id)) {
+      askPresence(body.presence);
+    }
     if (body.completed) { setStatus(cfg.textDone); }
   }
 
@@ -156,7 +159,7 @@
   modalEl.addEventListener("shown.bs.modal", function () { confirmBtn.focus(); });
   confirmBtn.addEventListener("click", function () {
     if (!check) { if (modal) { modal.hide(); } return; }
-    var answered = check; check = null;
+    var answered = check; check = null; answeredId = answered.id;
     clearInterval(countdown);
     lastActivity = Date.now();
     post(cfg.presenceUrl, { token: token, check: answered.id }).then(function (result) {

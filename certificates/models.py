@@ -1,0 +1,200 @@
+"""Certificates (培训合格证书): one per passed enrollment, verification, courier mailing, bulk print.
+
+Sections 五 and 八(三) of the notice: a trainee who passed the exam with the hours complete gets a
+certificate, mailed by courier cash-on-delivery (顺丰到付) to the address of attachment 1 within
+10 working days.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.storage import (  # migrations refer to <app>.models.private_storage
+    private_storage,
+    random_upload_path,
+)
+from registration.models import CertificateType, TrainingCategory
+
+
+def _upload_path(folder: str, filename: str) -> str:
+    return random_upload_path("certificates", folder, filename)
+
+
+def pdf_upload_to(instance, filename: str) -> str:
+    return _upload_path("pdf", filename)
+
+
+def photo_upload_to(instance, filename: str) -> str:
+    return _upload_path("photos", filename)
+
+
+def seal_upload_to(instance, filename: str) -> str:
+    return _upload_path("seals", filename)
+
+
+def print_upload_to(instance, filename: str) -> str:
+    return _upload_path("print-runs", filename)
+
+
+def new_verify_key() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class CertificateSettings(models.Model):
+    """The issuer's seal, the numbering and the courier sender (one row, edited in admin).
+
+    The issuer's name is the association's "certificate issuer" (portal's Association)."""
+
+    seal = models.FileField(
+        _("seal image"),
+        storage=private_storage,
+        upload_to=seal_upload_to,
+        blank=True,
+        help_text=_("PNG with a transparent background, printed over the issuer's name."),
+    )
+    number_prefix = models.CharField(
+        _("certificate number prefix"),
+        max_length=8,
+        default="AQ",
+        help_text=_("Letters before the year and serial number, e.g. AQ → AQ2026000123."),
+    )
+    mailing_working_days = models.PositiveSmallIntegerField(
+        _("mailing promise (working days)"),
+        default=10,
+        help_text=_("Certificates are mailed within this many working days of passing the exam."),
+    )
+    sender_name = models.CharField(_("sender"), max_length=50, blank=True)
+    sender_phone = models.CharField(_("sender phone"), max_length=20, blank=True)
+    sender_address = models.CharField(_("sender address"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("certificate settings")
+        verbose_name_plural = _("certificate settings")
+
+    def __str__(self) -> str:
+        return str(_("certificate settings"))
+
+
+class CertificateStatus(models.TextChoices):
+    VALID = "valid", _("Valid")
+    REVOKED = "revoked", _("Revoked")
+
+
+class MailingStatus(models.TextChoices):
+    PENDING = "pending", _("To be mailed")
+    EXPORTED = "exported", _("Courier booked")
+    MAILED = "mailed", _("Mailed")
+
+
+class Certificate(models.Model):
+    """A training certificate. ``number`` comes from the row's id (a database sequence)."""
+
+    enrollment = models.OneToOneField(
+        "learning.Enrollment",
+        verbose_name=_("enrollment"),
+        related_name="certificate",
+        on_delete=models.PROTECT,
+    )
+    number = models.CharField(_("certificate number"), max_length=20, unique=True, null=True, blank=True)
+    verify_key = models.CharField(max_length=16, default=new_verify_key, editable=False)
+    holder_name = models.CharField(_("holder"), max_length=50)
+    id_number_masked = models.CharField(_("ID number (masked)"), max_length=18)
+    certificate_type = models.CharField(_("certificate type"), max_length=20, choices=CertificateType.choices)
+    training_category = models.CharField(
+        _("training category"), max_length=20, choices=TrainingCategory.choices
+    )
+    hours = models.DecimalField(_("class hours"), max_digits=5, decimal_places=1)
+    unit_name = models.CharField(_("unit"), max_length=120)
+    issuer = models.CharField(_("issuer"), max_length=120)
+    passed_at = models.DateTimeField(_("exam passed at"))
+    issue_date = models.DateField(_("issue date"))
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        related_name="+",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    revoke_reason = models.TextField(_("reason for revocation"), blank=True)
+
+    photo = models.FileField(_("photo"), storage=private_storage, upload_to=photo_upload_to, blank=True)
+    pdf = models.FileField(_("PDF"), storage=private_storage, upload_to=pdf_upload_to, blank=True)
+    pdf_rendered_at = models.DateTimeField(_("PDF produced at"), null=True, blank=True)
+    render_error = models.TextField(_("PDF problem"), blank=True)
+
+    mail_recipient = models.CharField(_("recipient"), max_length=50)
+    mail_phone = models.CharField(_("recipient phone"), max_length=20)
+    mail_address = models.CharField(_("mailing address"), max_length=200)
+    mail_due_on = models.DateField(_("to be mailed by"), db_index=True)
+    mailing_status = models.CharField(
+        _("mailing"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.PENDING
+    )
+    exported_at = models.DateTimeField(_("courier booked at"), null=True, blank=True)
+    courier = models.CharField(_("courier"), max_length=30, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=30, blank=True)
+    mailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["mailing_status", "mail_due_on"], name="cert_mailing_due"),
+        ]
+        permissions = [
+            ("revoke_certificate", _("Can revoke certificates")),
+            ("manage_mailing", _("Can export mailing lists and record tracking numbers")),
+            ("print_certificates", _("Can produce bulk print runs")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number or '—'} {self.holder_name}"
+
+
+class PrintRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Being produced")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class PrintRun(models.Model):
+    """One bulk print PDF of selected certificates, produced by a Celery task with progress."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), related_name="+", on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    certificate_ids = models.JSONField(_("certificates"), default=list)
+    total = models.PositiveIntegerField(_("pages"), default=0)
+    done = models.PositiveIntegerField(_("pages produced"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PrintRunStatus.choices, default=PrintRunStatus.QUEUED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pdf = models.FileField(_("PDF"), storage=private_storage, upload_to=print_upload_to, blank=True)
+    error = models.TextField(_("problem"), blank=True)
+
+    class Meta:
+        verbose_name = _("print run")
+        verbose_name_plural = _("print runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return _("Print run %(id)s (%(count)s certificates)") % {"id": self.pk, "count": self.total}
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else 0

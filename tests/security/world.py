@@ -1,0 +1,114 @@
+"""Trainees with everything along the pipeline, for the security tests: application, attachment 2
+documents, a payment report with a screenshot and its invoice PDF, an open study account, a plan
+with a video lesson, a live study session and an exam attempt in progress.
+
+Built with the factories of each app's tests. The exam unlock rule is switched on by the caller
+(``exam_unlocked`` fixture in tests/security/conftest.py)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from exams import services as exam_services
+from exams.models import Attempt
+from learning.models import Course, Enrollment, Lesson, StudyState
+from payments.models import Invoice, Payment
+from registration.models import Application, Trainee, TraineeStatus
+from tests.exams.factories import QuestionFactory, template_make
+from tests.learning.factories import CourseFactory, EnrollmentFactory, LessonFactory, plan_with
+from tests.payments.factories import PaymentFactory
+from tests.registration.factories import ApplicationFactory, CompleteTraineeFactory, image_bytes
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+MP4_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+
+
+@dataclass
+class TraineeWorld:
+    application: Application
+    trainee: Trainee
+    payment: Payment
+    invoice: Invoice
+    enrollment: Enrollment
+    course: Course
+    lesson: Lesson
+    attempt: Attempt
+    state: StudyState | None = None
+
+    @property
+    def user(self):
+        return self.enrollment.user
+
+
+def bank_for(certificate_type: str, count: int = 12) -> None:
+    flags = {
+        "for_principal": certificate_type == "principal",
+        "for_safety_manager": certificate_type == "safety_manager",
+    }
+    for qtype in ("single", "multiple", "true_false"):
+        QuestionFactory.create_batch(count, qtype=qtype, **flags)
+
+
+def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWorld:
+    """One unit application with one trainee who has done every step up to an exam in progress."""
+    application = ApplicationFactory(programme=programme, unit_name=f"{label}单位有限公司")
+    trainee = CompleteTraineeFactory(
+        application=application,
+        name=f"{label}学员",
+        certificate_type=certificate_type,
+        status=TraineeStatus.APPROVED,
+        paid_at=timezone.now(),
+    )
+    payment = PaymentFactory(
+        application=application,
+        trainees=[trainee],
+        amount_fen=trainee.fee_fen,
+        expected_fen=trainee.fee_fen,
+        screenshot=ContentFile(image_bytes(120, 200, fmt="PNG"), name="screenshot.png"),
+    )
+    invoice = Invoice.objects.create(
+        payment=payment,
+        buyer_name=application.invoice_title,
+        email="invoice@example.org",
+        pdf=ContentFile(PDF_BYTES, name="invoice.pdf"),
+    )
+    enrollment = EnrollmentFactory(trainee=trainee)
+    course = CourseFactory(title=f"{label}课程")
+    lesson = LessonFactory(
+        course=course,
+        title=f"{label}视频课",
+        kind="video",
+        class_hours=Decimal("1"),
+        video=ContentFile(MP4_BYTES, name="lesson.mp4"),
+        video_duration_seconds=2700,
+        body_html="",
+    )
+    plan_with(course, certificate_type=certificate_type, training_category=trainee.training_category)
+    bank_for(certificate_type)
+    template_make(certificate_type=certificate_type, training_category=trainee.training_category)
+    attempt = exam_services.attempt_start(enrollment=enrollment, actor=enrollment.user)
+    return TraineeWorld(
+        application=application,
+        trainee=trainee,
+        payment=payment,
+        invoice=invoice,
+        enrollment=enrollment,
+        course=course,
+        lesson=lesson,
+        attempt=attempt,
+    )
+
+
+def study_session_open(world: TraineeWorld, client) -> StudyState:
+    """Start the trainee's live study session through their own logged-in client (as the page does)."""
+    from django.urls import reverse
+
+    response = client.post(
+        reverse("learning:lesson_start", args=[world.enrollment.pk, world.lesson.pk]),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    world.state = StudyState.objects.get(enrollment=world.enrollment)
+    return world.state
