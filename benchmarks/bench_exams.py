@@ -10,7 +10,7 @@ checks the timer, submits the paper and opens the result.
 
 How the takers behave (what a real sitting looks like, not a worst case):
 
-* Passwords are hashed as in production (Argon2 with Django's parameters, about 0.3 s of CPU per
+* Passwords are hashed as in production (Argon2 with Django's parameters, 0.3–0.4 s of CPU per
   log-in here), not with the test settings' fast hasher.
 * Arrival: the takers log in spread evenly at random over ``RAMP_SECONDS`` (five minutes: a cohort
   of 300 starting a scheduled exam, about one log-in a second).
@@ -22,6 +22,10 @@ How the takers behave (what a real sitting looks like, not a worst case):
 Until 2026-11 the test ran with the fast test hasher, all log-ins within 45 s and 2–5 s per
 answer (about 20 answers a second from 300 takers, a rate no real sitting produces); the
 README gives the figures of both.
+
+gunicorn runs 3 gthread workers of 4 threads (2 cores: one process more than cores, so that a
+log-in hashing in one does not hold up the pages). ``BENCH_EXAM_TAKERS``, ``BENCH_EXAM_RAMP_S``,
+``BENCH_EXAM_WORKERS`` and ``BENCH_EXAM_THREADS`` override the numbers for experiments.
 
 Prints ``bench exams.p50_ms``, ``bench exams.p95_ms`` (all requests, log-ins included) and
 ``bench exams.errors``, with the p95 of some kinds of request and the CPU used.
