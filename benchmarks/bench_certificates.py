@@ -1,9 +1,12 @@
 """PDF certificates: the naive WeasyPrint way against the portal's renderer (certificates/rendering.py).
 
 Figures, side by side in one run:
+- naive_fonttools_ms, naive_fonttools_peak_mib: one certificate the naive way (below) on a machine
+  without libharfbuzz-subset, where WeasyPrint subsets the 20+ MB font collection with fontTools
+  (the 12-15 s and 1.5 GiB measured when the issue was written). Rendered once.
 - naive_single_ms: one certificate, same page, WeasyPrint used naively with the system Noto Serif
-  CJK font (the whole .ttc collection is copied and subset on every render) and images inlined as
-  data: URIs. Slow, so rendered twice only (the second, warm render is reported).
+  CJK font (the whole .ttc collection is copied and subset on every render, here by HarfBuzz) and
+  images inlined as data: URIs. Rendered twice (the second, warm render is reported).
 - single_ms: one certificate with the portal renderer, warm worker (median of 30).
 - bulk_per_s: a 200-certificate print run into one PDF (chunks of 50 pages on forked workers).
 - bulk_one_process_per_s: the same run kept in one process (workers=1), for comparison.
@@ -123,7 +126,17 @@ def measure_fast() -> dict:
     }
 
 
-def measure_naive() -> dict:
+def measure_naive_fonttools() -> dict:
+    """The naive way on a machine without libharfbuzz-subset (the case measured in the issue):
+    WeasyPrint subsets the Noto CJK collection with fontTools. One render, with its peak memory."""
+    from weasyprint.pdf import fonts as pdf_fonts
+
+    pdf_fonts.harfbuzz_subset = None
+    result = measure_naive(renders=1)
+    return {"naive_fonttools_ms": result["naive_first_ms"], "naive_fonttools_peak_mib": _peak_mib()}
+
+
+def measure_naive(renders: int = 2) -> dict:
     """The same page rendered the naive way: system font, nothing prepared, data: URIs."""
     from django.template.loader import get_template
     from weasyprint import CSS, HTML
@@ -159,7 +172,7 @@ def measure_naive() -> dict:
         return HTML(string=html).write_pdf(stylesheets=[CSS(string=css)])
 
     samples = []
-    for _ in range(2):
+    for _ in range(renders):
         start = time.perf_counter()
         render()
         samples.append((time.perf_counter() - start) * 1000)
@@ -188,6 +201,9 @@ def _in_subprocess(which: str) -> dict:
 def run(report) -> None:
     fast = _in_subprocess("fast")
     naive = _in_subprocess("naive")
+    fonttools = _in_subprocess("naive_fonttools")
+    report("naive_fonttools_ms", fonttools["naive_fonttools_ms"], "ms")
+    report("naive_fonttools_peak_mib", fonttools["naive_fonttools_peak_mib"], "MiB")
     report("naive_single_ms", naive["naive_single_ms"], "ms")
     report("single_ms", fast["single_ms"], "ms")
     report("bulk_per_s", fast["bulk_per_s"], "per s")
@@ -200,5 +216,7 @@ if __name__ == "__main__":
     from benchmarks.harness import django_setup
 
     django_setup()
-    measured = {"fast": measure_fast, "naive": measure_naive}[sys.argv[1]]()
+    measured = {"fast": measure_fast, "naive": measure_naive, "naive_fonttools": measure_naive_fonttools}[
+        sys.argv[1]
+    ]()
     print(json.dumps(measured))

@@ -14,7 +14,8 @@ Where the time goes and how it is kept out of the hot path (see benchmarks/bench
   the Django template, the parsed stylesheet with its ``@font-face`` rules, and WeasyPrint's
   ``FontConfiguration`` (fontconfig/Pango font map with the cut fonts registered).
 - The page is flat (a dozen absolutely positioned blocks, line breaks as newlines): WeasyPrint's
-  cost per page grows with elements and text boxes. QR codes are encoded in C++ (zxing-cpp).
+  cost per page grows with elements and text boxes. Its HTML5 user-agent stylesheet is replaced
+  by the few rules the page needs (``UA_STYLESHEET``). QR codes are encoded in C++ (zxing-cpp).
 - Bulk print runs: many pages per WeasyPrint document (fonts embedded and the seal stored once
   per document), documents of at most ``CHUNK_SIZE`` pages rendered on forked worker processes
   that inherit the warm renderer, joined with pypdf.
@@ -334,6 +335,7 @@ class CertificateRenderer:
         font_css = f"{self.fonts.font_face_css()}\nhtml {{ font-family: {self.fonts.font_family_css}; }}\n"
         self.stylesheet = CSS(string=font_css + stylesheet, font_config=self.font_config)
         self.url_fetcher = _AssetFetcher()
+        self.document_class = _certificate_html_class(CSS(string=UA_STYLESHEET, font_config=self.font_config))
         self._lock = threading.Lock()
 
     def _fixed_text(self) -> str:
@@ -386,15 +388,15 @@ class CertificateRenderer:
         from xml.etree import ElementTree
 
         import cssselect2
-        from weasyprint import HTML
 
+        html_class = self.document_class
         try:
             # Our own autoescaped template output (user text escaped, no DTD): not untrusted XML.
             root = ElementTree.fromstring(html)  # noqa: S314
         except ElementTree.ParseError:
             logger.warning("Certificate page is not well-formed XML; using the HTML5 parser.")
-            return HTML(string=html, url_fetcher=self.url_fetcher, base_url=_ASSET_SCHEME + "/")
-        document = HTML.__new__(HTML)
+            return html_class(string=html, url_fetcher=self.url_fetcher, base_url=_ASSET_SCHEME + "/")
+        document = html_class.__new__(html_class)
         document.base_url = _ASSET_SCHEME + "/"
         document.url_fetcher = self.url_fetcher
         document.media_type = "print"
@@ -423,6 +425,30 @@ class CertificateRenderer:
                 )
             finally:
                 self.url_fetcher.assets = {}
+
+
+#: The user-agent stylesheet of the certificate page, in place of WeasyPrint's HTML5 one (256 lines
+#: of rules for every HTML element, page-margin boxes and counter styles, matched against every
+#: element and margin box of every page: ~30% of a bulk run's CPU). It holds only what the page's
+#: own elements need from a user agent; the page looks the same (compared pixel by pixel in
+#: tests/certificates/test_rendering.py). An element added to the template may need its line here.
+UA_STYLESHEET = """
+head, title, meta, style, script, link { display: none }
+html, body, section, h1, p, div { display: block }
+img { overflow: hidden }
+"""
+
+
+def _certificate_html_class(ua_stylesheet):
+    from weasyprint import HTML
+
+    class CertificateHTML(HTML):
+        """WeasyPrint's HTML document with the certificate page's own user-agent stylesheet."""
+
+        def _ua_stylesheets(self, forms=False):
+            return [ua_stylesheet]
+
+    return CertificateHTML
 
 
 def _asset_fetcher_class():

@@ -65,3 +65,41 @@ def test_lesson_page_credits_time_and_asks_for_presence(live_server, open_page, 
     watched.screenshot("taken-over")
     # the refused heartbeat (409) is the expected answer here, not a problem of the page
     watched.problems[:] = [p for p in watched.problems if "409" not in p or "/study/heartbeat/" not in p]
+
+
+def test_presence_answered_while_the_modal_fades_in_closes_it(live_server, open_page, settings):
+    """Bootstrap ignores hide() during the show transition (0.3 s): an answer that comes back
+    before the modal has finished fading in must still close it."""
+    settings.LEARNING_HEARTBEAT_SECONDS = 1
+    settings.LEARNING_PRESENCE_MIN_MINUTES = 0
+    settings.LEARNING_PRESENCE_MAX_MINUTES = 0
+    lesson = LessonFactory(class_hours=Decimal("1"), body_html="<p>条文内容。</p>")
+    plan_with(lesson.course)
+    enrollment = EnrollmentFactory()
+    client = Client()
+    client.force_login(enrollment.user)
+    watched = open_page("desktop")
+    page = watched.page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    # the trainee answers the moment the modal starts to appear
+    page.add_init_script(
+        """document.addEventListener("show.bs.modal", function () {
+             setTimeout(function () { document.getElementById("presence-confirm").click(); }, 0);
+           });"""
+    )
+
+    def answer_with_no_further_check(route):
+        settings.LEARNING_PRESENCE_MIN_MINUTES = settings.LEARNING_PRESENCE_MAX_MINUTES = 60
+        route.continue_()
+
+    page.route("**/learning/study/presence/", answer_with_no_further_check)
+    with page.expect_response(lambda r: r.url.endswith("/learning/study/presence/")) as answer:
+        page.goto(f"{live_server.url}/learning/enrollments/{enrollment.pk}/lessons/{lesson.pk}/")
+        page.mouse.move(10, 10)
+    assert answer.value.json()["code"] == "confirmed"
+    page.wait_for_timeout(1500)  # the backdrop (0.15 s) and the modal (0.3 s) have finished fading in
+    assert not page.locator("#presence-modal").is_visible()
+    assert not page.locator(".modal-backdrop").count()
+    assert StudyRecord.objects.filter(enrollment=enrollment, status=RecordStatus.CONFIRMED).exists()

@@ -170,6 +170,32 @@ def test_qr_code_on_the_printed_page_decodes_to_the_verification_url(tmp_path):
     assert [result.text for result in results] == [data.verify_url]
 
 
+def _raster(pdf: bytes, folder) -> list[bytes]:
+    (folder / "cert.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", str(folder / "cert.pdf"), str(folder / "page")], check=True
+    )
+    return [path.read_bytes() for path in sorted(folder.glob("page*.png"))]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
+def test_own_user_agent_stylesheet_prints_the_same_page_as_weasyprints(tmp_path, monkeypatch):
+    from weasyprint import HTML
+
+    items = [
+        make_data(),
+        make_data(photo=None, seal=None, holder_name="阿卜杜热合曼·买买提明·艾合买提江·吐尔逊"),
+    ]
+    (tmp_path / "own").mkdir()
+    (tmp_path / "stock").mkdir()
+    own = _raster(render_certificates_pdf(items, processes=1), tmp_path / "own")
+    monkeypatch.setattr(rendering.get_renderer(), "document_class", HTML)
+    stock = _raster(render_certificates_pdf(items, processes=1), tmp_path / "stock")
+
+    assert len(own) == len(stock) == 2
+    assert own == stock
+
+
 def _images(resources) -> list:
     found = []
     for ref in resources.get("/XObject", {}).values():

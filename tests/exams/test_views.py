@@ -225,6 +225,14 @@ def test_history_lists_attempts_with_bounded_queries(
     assert "补考 2" in page
 
 
+def test_history_offers_to_continue_an_unfinished_attempt(trainee_client, template, enrollment):
+    attempt = services.attempt_start(enrollment=enrollment)
+    page = trainee_client.get(reverse("exams:home", args=[enrollment.pk])).content.decode()
+    href = re.escape(reverse("exams:attempt", args=[attempt.pk]))
+    link = re.search(rf'<a href="{href}">([^<]+)</a>', page)
+    assert link and link.group(1) == "继续答题"  # not the lesson list's 继续学习
+
+
 def test_practice_page(trainee_client, bank, enrollment, exam_unlock):
     exam_unlock.unlocked = False  # practice needs no unlock
     url = reverse("exams:practice", args=[enrollment.pk])

@@ -25,6 +25,12 @@
   var played = [], rangeStart = null, lastTime = 0;
   var check = null, countdown = null, answeredId = 0;
   var modal = window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(modalEl) : null;
+  /* Bootstrap ignores hide() while the modal is still fading in (and show() while fading out), so
+   * the wanted state is kept here and applied again when a transition ends: an answer that comes
+   * back quickly (or a check that expires at once) never leaves the modal open. */
+  var modalWanted = false;
+  function showModal() { modalWanted = true; if (modal) { modal.show(); } }
+  function hideModal() { modalWanted = false; if (modal) { modal.hide(); } }
 
   function setStatus(text) { statusEl.textContent = text; }
   function showAlert(text) {
@@ -89,7 +95,7 @@
   function stop(message) {
     stopped = true; clearTimeout(timer);
     clearInterval(countdown); check = null;
-    if (modal) { modal.hide(); }
+    hideModal();
     if (video) { video.pause(); }
     showAlert(message);
     setStatus(message);
@@ -147,28 +153,31 @@
       countdownEl.textContent = left + " s";
       if (left <= 0) {
         clearInterval(countdown);
-        if (modal) { modal.hide(); }
+        hideModal();
         showAlert(cfg.textMissed);
         check = null;
       }
     }
     tick();
     countdown = setInterval(tick, 1000);
-    if (modal) { modal.show(); }
+    showModal();
   }
-  modalEl.addEventListener("shown.bs.modal", function () { confirmBtn.focus(); });
+  modalEl.addEventListener("shown.bs.modal", function () {
+    if (modalWanted) { confirmBtn.focus(); } else { modal.hide(); }
+  });
+  modalEl.addEventListener("hidden.bs.modal", function () { if (modalWanted) { modal.show(); } });
   confirmBtn.addEventListener("click", function () {
-    if (!check) { if (modal) { modal.hide(); } return; }
+    if (!check) { hideModal(); return; }
     var answered = check; check = null; answeredId = answered.id;
     clearInterval(countdown);
     lastActivity = Date.now();
     post(cfg.presenceUrl, { token: token, check: answered.id }).then(function (result) {
-      if (modal) { modal.hide(); }
+      hideModal();
       var body = result.body || {};
       if (result.status === 409) { stop(body.message); return; }
       showAlert(body.code === "missed" ? body.message : "");
       if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
-    }).catch(function () { if (modal) { modal.hide(); } setStatus(cfg.textError); });
+    }).catch(function () { hideModal(); setStatus(cfg.textError); });
   });
 
   /* Start (or take over) the live session on this lesson. */
