@@ -9,9 +9,10 @@ class CertificatesConfig(AppConfig):
     def ready(self) -> None:
         from exams.signals import exam_passed
         from learning.admin import DASHBOARD_SECTIONS
+        from learning.retention import RETENTION_PURGERS
         from learning.selectors import PIPELINE_PREFETCHERS, PIPELINE_STEP_PROVIDERS
 
-        from . import receivers, selectors
+        from . import receivers, selectors, services
 
         # A passed exam queues the certificate (after the grading commits).
         exam_passed.connect(receivers.exam_passed_issue_certificate, dispatch_uid="certificates.issue")
@@ -23,3 +24,6 @@ class CertificatesConfig(AppConfig):
         # The staff dashboard lists certificates due and overdue for mailing.
         if selectors.dashboard_section not in DASHBOARD_SECTIONS:
             DASHBOARD_SECTIONS.append(selectors.dashboard_section)
+        # The retention purge empties the certificates' copy of the mailing details.
+        if services.certificates_purge_mailing_details not in RETENTION_PURGERS:
+            RETENTION_PURGERS.append(services.certificates_purge_mailing_details)

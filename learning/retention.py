@@ -2,29 +2,41 @@
 ``RETENTION_DAYS`` ago (default 3 years), as the consent texts promise.
 
 Finished means: the enrollment passed (``passed_at``) or expired (``expired_at``), or the
-registration was rejected or withdrawn and never got an enrollment (``status_changed_at``).
+registration never got an enrollment and has not moved since (``status_changed_at``, and
+``paid_at`` if paid): rejected, withdrawn, or approved and never paid.
 Learning runs the job because it is the first app that knows all of this; each app purges its
-own data: ``payments.services.payments_purge_proofs`` (payment screenshots) and
-``registration.services.trainees_purge_personal_data`` (ID number, mobile, addresses, work
-history, photo and ID card copies; name and masked ID number stay for certificate checks).
+own data: ``payments.services.payments_purge_personal_data`` (payment screenshots, payer mobile,
+invoice e-mail), ``registration.services.trainees_purge_personal_data`` (ID number, mobile,
+addresses, work history, photo and ID card copies; name and masked ID number stay for certificate
+checks) and ``applications_purge_contact_data`` (an application's contact and mailing details once
+all its trainees are purged), learning the study accounts (``study_accounts_purge``), and the later
+apps what they registered in ``RETENTION_PURGERS`` (certificates: the mailing address copy).
 Set-based batches, idempotent: purged trainees are never selected again.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat, LPad
 from django.utils import timezone
 
-from payments.services import payments_purge_proofs
-from registration.models import Trainee, TraineeStatus
-from registration.services import trainees_purge_personal_data
+from payments.services import payments_purge_personal_data
+from portal.models import User
+from portal.services import audit_record
+from registration.models import Trainee
+from registration.services import applications_purge_contact_data, trainees_purge_personal_data
 
-from .models import EnrollmentStatus
+from .models import Enrollment, EnrollmentStatus
 
 BATCH_SIZE = 500
 PURGE_REASON = "retention"
+ACCOUNTS_PURGE_ACTION = "user.study_accounts_purged"
+#: Later apps' purges, called in the same transaction with the ids of the trainees purged now.
+RETENTION_PURGERS: list[Callable[..., object]] = []
 
 
 def retention_cutoff(*, now: datetime | None = None) -> datetime:
@@ -35,10 +47,8 @@ def trainees_finished_before(cutoff: datetime) -> QuerySet[Trainee]:
     """Trainees not purged yet whose training ended before ``cutoff``."""
     passed = Q(enrollment__status=EnrollmentStatus.PASSED, enrollment__passed_at__lt=cutoff)
     expired = Q(enrollment__status=EnrollmentStatus.EXPIRED, enrollment__expired_at__lt=cutoff)
-    never_enrolled = Q(
-        status__in=[TraineeStatus.REJECTED, TraineeStatus.WITHDRAWN],
-        enrollment__isnull=True,
-        status_changed_at__lt=cutoff,
+    never_enrolled = Q(enrollment__isnull=True, status_changed_at__lt=cutoff) & (
+        Q(paid_at__isnull=True) | Q(paid_at__lt=cutoff)
     )
     return Trainee.objects.filter(purged_at__isnull=True).filter(passed | expired | never_enrolled)
 
@@ -54,7 +64,44 @@ def personal_data_purge(*, now: datetime | None = None, batch_size: int = BATCH_
         if not ids:
             break
         with transaction.atomic():
-            payments_purge_proofs(trainee_ids=ids, reason=PURGE_REASON)
-            total += len(trainees_purge_personal_data(trainee_ids=ids, reason=PURGE_REASON))
+            purged = trainees_purge_personal_data(trainee_ids=ids, reason=PURGE_REASON)
+            payments_purge_personal_data(trainee_ids=ids, reason=PURGE_REASON)
+            applications_purge_contact_data(trainee_ids=ids, reason=PURGE_REASON)
+            study_accounts_purge(trainee_ids=ids, reason=PURGE_REASON)
+            for purge in RETENTION_PURGERS:
+                purge(trainee_ids=purged, reason=PURGE_REASON)
+            total += len(purged)
         last = ids[-1]
     return total
+
+
+def study_accounts_purge(*, trainee_ids, reason: str = "") -> list[int]:
+    """Close the study accounts of these (purged) trainees for good: the log-in mobile number is
+    replaced by a placeholder that can never be a mobile number (``x`` and the account id), the
+    e-mail emptied, the password made unusable, the account deactivated. An account that still
+    belongs to a trainee not purged (the same person trained again later) is left alone, and so
+    are staff accounts. The name stays, as on the trainee row. Set-based, idempotent.
+    """
+    ids = sorted({int(pk) for pk in trainee_ids})
+    if not ids:
+        return []
+    with transaction.atomic():
+        users = list(
+            User.objects.select_for_update()
+            .filter(pk__in=Enrollment.objects.filter(trainee_id__in=ids).values("user_id"))
+            .filter(is_staff=False, is_superuser=False)
+            .exclude(mobile__startswith="x")
+            .exclude(pk__in=Enrollment.objects.filter(trainee__purged_at__isnull=True).values("user_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not users:
+            return []
+        User.objects.filter(pk__in=users).update(
+            mobile=Concat(Value("x"), LPad(Cast("pk", CharField()), 10, Value("0"))),
+            email="",
+            password=make_password(None),
+            is_active=False,
+        )
+        audit_record(actor=None, action=ACCOUNTS_PURGE_ACTION, new={"user_ids": users}, reason=reason)
+    return users

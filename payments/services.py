@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -696,12 +697,14 @@ def _proof_files_delete(names: list[str]) -> None:
             logging.getLogger("payments").exception("Retention purge: could not delete %s", name)
 
 
-def payments_purge_proofs(*, trainee_ids, actor: User | None = None, reason: str = "") -> list[int]:
-    """Delete the payment screenshots (proofs) of payments that cover only these trainees or
-    trainees already purged; a payment still covering someone else keeps its proof until then.
+def payments_purge_personal_data(*, trainee_ids, actor: User | None = None, reason: str = "") -> list[int]:
+    """Delete the payment screenshots (proofs), the payer's mobile number and the e-mail address
+    the e-invoice went to, for payments that cover only these trainees or trainees already purged;
+    a payment still covering someone else keeps them until then. The payment and the invoice as
+    accounting records stay (payer name, amounts, transaction and invoice numbers, buyer).
 
-    Set-based, idempotent (payments without a screenshot are skipped); one audit entry lists the
-    payments. Files are deleted once the transaction commits. Returns the ids of the payments.
+    Set-based, idempotent (payments with nothing left to purge are skipped); one audit entry lists
+    the payments. Files are deleted once the transaction commits. Returns the ids of the payments.
     """
     ids = sorted({int(pk) for pk in trainee_ids})
     if not ids:
@@ -715,24 +718,28 @@ def payments_purge_proofs(*, trainee_ids, actor: User | None = None, reason: str
             .filter(trainee__purged_at__isnull=True)
             .values("payment_id")
         )
+        has_personal_data = (
+            ~Q(screenshot="") | ~Q(payer_mobile="") | (Q(invoice__isnull=False) & ~Q(invoice__email=""))
+        )
         rows = list(
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
             .filter(pk__in=covering)
             .exclude(pk__in=blocking)
-            .exclude(screenshot="")
+            .filter(has_personal_data)
             .order_by("pk")
             .values_list("pk", "screenshot")
         )
         if not rows:
             return []
         purged = [pk for pk, _name in rows]
-        Payment.objects.filter(pk__in=purged).update(screenshot="")
+        names = [name for _pk, name in rows if name]
+        Payment.objects.filter(pk__in=purged).update(screenshot="", payer_mobile="")
+        Invoice.objects.filter(payment_id__in=purged).update(email="")
         audit_record(
             actor=actor,
             action=PROOFS_PURGE_ACTION,
-            new={"payment_ids": purged, "trainee_ids": ids, "files_deleted": len(rows)},
+            new={"payment_ids": purged, "trainee_ids": ids, "files_deleted": len(names)},
             reason=reason,
         )
-        names = [name for _pk, name in rows]
         transaction.on_commit(lambda: _proof_files_delete(names))
     return purged

@@ -127,6 +127,8 @@ class Application(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     submitted_ip = models.GenericIPAddressField(_("submitted from"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    #: Set when the retention purge emptied the contact, mailing and e-mail details (all trainees purged).
+    purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("application")

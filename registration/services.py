@@ -736,6 +736,56 @@ def trainees_purge_personal_data(
     return purged
 
 
+APPLICATION_PURGE_ACTION = "application.personal_data_purged"
+#: What the purge empties on an application: the people's contact details. The unit's name and
+#: its invoice title and tax number stay (unit data, and the invoices' buyer of record).
+APPLICATION_PURGED_VALUES = {
+    "contact_name": "",
+    "contact_phone": "",
+    "contact_email": "",
+    "mail_recipient": "",
+    "mail_phone": "",
+    "mail_address": "",
+    "invoice_email": "",
+    "submitted_ip": None,
+}
+
+
+def applications_purge_contact_data(*, trainee_ids, actor: User | None = None, reason: str = "") -> list[int]:
+    """Empty the contact, mailing and e-mail details of the applications of these trainees once
+    every trainee of the application is purged (an application with someone still in training, or
+    not yet due, keeps them).
+
+    Set-based, idempotent (purged applications are skipped); one audit entry lists the ids.
+    Returns the ids of the applications purged now.
+    """
+    ids = sorted({int(pk) for pk in trainee_ids})
+    if not ids:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = Trainee.objects.filter(pk__in=ids).values("application_id")
+        blocking = Trainee.objects.filter(application_id__in=candidates, purged_at__isnull=True).values(
+            "application_id"
+        )
+        purged = list(
+            Application.objects.select_for_update()
+            .filter(pk__in=candidates, purged_at__isnull=True)
+            .exclude(pk__in=blocking)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not purged:
+            return []
+        Application.objects.filter(pk__in=purged).update(
+            **APPLICATION_PURGED_VALUES, purged_at=now, updated_at=now
+        )
+        audit_record(
+            actor=actor, action=APPLICATION_PURGE_ACTION, new={"application_ids": purged}, reason=reason
+        )
+    return purged
+
+
 # ---------------------------------------------------------------------------------------------
 # Review transitions
 

@@ -1,4 +1,6 @@
-"""Retention: documents and personal data are purged RETENTION_DAYS after the training ended."""
+"""Retention: documents and personal data are purged RETENTION_DAYS after the training ended:
+the trainee row, payment proofs and payer details, the application's contact details, the study
+account and the certificate's copy of the mailing address."""
 
 import datetime
 import zoneinfo
@@ -7,17 +9,21 @@ import pytest
 import time_machine
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.urls import reverse
 
+from certificates.models import Certificate
 from learning import retention
 from learning.models import EnrollmentStatus
 from learning.tasks import personal_data_purge
-from payments.models import Payment
+from payments.models import Invoice, Payment
 from payments.services import PROOFS_PURGE_ACTION
 from portal.celery import BEAT_SCHEDULE
-from portal.models import AuditEntry
-from registration.models import Trainee, TraineeStatus
-from registration.services import PURGE_ACTION
+from portal.models import AuditEntry, User
+from registration.models import Application, Trainee, TraineeStatus
+from registration.services import APPLICATION_PURGE_ACTION, PURGE_ACTION
+from tests.certificates.factories import CertificateFactory
 from tests.payments.factories import PaymentFactory
+from tests.portal.factories import UserFactory
 from tests.registration.factories import CompleteTraineeFactory, ProgrammeFactory, image_bytes
 
 from .factories import EnrollmentFactory
@@ -46,6 +52,9 @@ def _enrolled(programme, *, status, at):
     return trainee
 
 
+FINISHED_LONG_AGO = ("passed_long_ago", "expired_long_ago", "rejected_long_ago", "approved_never_paid")
+
+
 def _screenshot():
     return ContentFile(image_bytes(300, 500), name="proof.jpg")
 
@@ -60,7 +69,10 @@ def world():
         "rejected_long_ago": _trainee(programme, status=TraineeStatus.REJECTED, status_changed_at=LONG_AGO),
         "withdrawn_recently": _trainee(programme, status=TraineeStatus.WITHDRAWN, status_changed_at=RECENTLY),
         "studying": _trainee(programme),
-        "approved_never_enrolled": _trainee(programme, status_changed_at=LONG_AGO),
+        "approved_never_paid": _trainee(programme, status_changed_at=LONG_AGO, paid_at=None),
+        "paid_awaiting_account": _trainee(
+            programme, status_changed_at=LONG_AGO, paid_at=NOW - datetime.timedelta(days=1)
+        ),
     }
     EnrollmentFactory(trainee=w["studying"], opened_at=LONG_AGO)
     one = w["passed_long_ago"]
@@ -83,21 +95,26 @@ def _purged(world) -> set[str]:
 
 def test_finished_trainees_are_selected(world):
     selected = set(retention.trainees_finished_before(retention.retention_cutoff(now=NOW)))
-    assert selected == {world["passed_long_ago"], world["expired_long_ago"], world["rejected_long_ago"]}
+    assert selected == {
+        world["passed_long_ago"],
+        world["expired_long_ago"],
+        world["rejected_long_ago"],
+        world["approved_never_paid"],
+    }
 
 
 def test_purge_job_purges_finished_trainees_their_documents_and_proofs(
     world, django_capture_on_commit_callbacks
 ):
     storage = world["passed_long_ago"].photo.storage
-    gone = [world[name].photo.name for name in ("passed_long_ago", "expired_long_ago", "rejected_long_ago")]
-    kept = [world[name].photo.name for name in ("passed_recently", "studying", "approved_never_enrolled")]
+    gone = [world[name].photo.name for name in FINISHED_LONG_AGO]
+    kept = [world[name].photo.name for name in ("passed_recently", "studying", "paid_awaiting_account")]
     proofs = {
         name: world[name].screenshot.name for name in ("proof_alone", "proof_shared", "proof_both_finished")
     }
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
-        assert personal_data_purge.delay().get() == 3
-    assert _purged(world) == {"passed_long_ago", "expired_long_ago", "rejected_long_ago"}
+        assert personal_data_purge.delay().get() == 4
+    assert _purged(world) == set(FINISHED_LONG_AGO)
     assert not any(storage.exists(name) for name in gone)
     assert all(storage.exists(name) for name in kept)
     purged = Trainee.objects.get(pk=world["passed_long_ago"].pk)
@@ -110,9 +127,7 @@ def test_purge_job_purges_finished_trainees_their_documents_and_proofs(
     assert not storage.exists(proofs["proof_alone"]) and storage.exists(proofs["proof_shared"])
     # Audited per batch, with the ids.
     entry = AuditEntry.objects.get(action=PURGE_ACTION)
-    assert sorted(entry.new_value["trainee_ids"]) == sorted(
-        world[name].pk for name in ("passed_long_ago", "expired_long_ago", "rejected_long_ago")
-    )
+    assert sorted(entry.new_value["trainee_ids"]) == sorted(world[name].pk for name in FINISHED_LONG_AGO)
     assert entry.reason == "retention"
     proof_entry = AuditEntry.objects.get(action=PROOFS_PURGE_ACTION)
     assert sorted(proof_entry.new_value["payment_ids"]) == sorted(
@@ -122,7 +137,7 @@ def test_purge_job_purges_finished_trainees_their_documents_and_proofs(
 
 def test_running_twice_changes_nothing_more(world):
     with time_machine.travel(NOW, tick=False):
-        assert retention.personal_data_purge() == 3
+        assert retention.personal_data_purge() == 4
         assert retention.personal_data_purge() == 0
     assert AuditEntry.objects.filter(action=PURGE_ACTION).count() == 1
     assert AuditEntry.objects.filter(action=PROOFS_PURGE_ACTION).count() == 1
@@ -134,7 +149,7 @@ def test_the_rest_follows_when_its_time_comes(world):
     with time_machine.travel(NOW + datetime.timedelta(days=2), tick=False):
         assert retention.personal_data_purge() == 2  # passed_recently, withdrawn_recently
     assert _purged(world) >= {"passed_recently", "withdrawn_recently"}
-    assert "studying" not in _purged(world) and "approved_never_enrolled" not in _purged(world)
+    assert "studying" not in _purged(world) and "paid_awaiting_account" not in _purged(world)
     # The shared payment's proof goes once its last trainee is purged.
     assert Payment.objects.get(pk=world["proof_shared"].pk).screenshot == ""
 
@@ -142,18 +157,29 @@ def test_the_rest_follows_when_its_time_comes(world):
 def test_retention_days_come_from_the_settings(world, settings):
     settings.RETENTION_DAYS = 10
     with time_machine.travel(NOW, tick=False):
-        assert retention.personal_data_purge() == 5
+        assert retention.personal_data_purge() == 6
 
 
-def test_batches_are_set_based(world, settings, django_assert_max_num_queries):
+def test_batches_are_set_based(world, settings):
+    """A batch costs the same few queries whatever its size: six trainees in one batch, then
+    (rolled back and run again) in three batches of two."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
     settings.RETENTION_DAYS = 10
-    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(40):
-        assert retention.personal_data_purge(batch_size=2) == 5
+    with time_machine.travel(NOW, tick=False):
+        with transaction.atomic(), CaptureQueriesContext(connection) as one_batch:
+            assert retention.personal_data_purge(batch_size=6) == 6
+            transaction.set_rollback(True)
+        with CaptureQueriesContext(connection) as three_batches:
+            assert retention.personal_data_purge(batch_size=2) == 6
+    assert len(one_batch) <= 30, len(one_batch)
+    assert len(three_batches) <= 3 * len(one_batch), (len(three_batches), len(one_batch))
     assert AuditEntry.objects.filter(action=PURGE_ACTION).count() == 3
 
 
 def test_no_id_number_left_in_purged_rows(world):
-    numbers = [world[name].id_number for name in ("passed_long_ago", "expired_long_ago", "rejected_long_ago")]
+    numbers = [world[name].id_number for name in FINISHED_LONG_AGO]
     with time_machine.travel(NOW, tick=False):
         retention.personal_data_purge()
     with connection.cursor() as cursor:
@@ -165,3 +191,85 @@ def test_no_id_number_left_in_purged_rows(world):
 def test_beat_runs_the_purge_daily():
     entry = BEAT_SCHEDULE["learning-personal-data-purge"]
     assert entry["task"] == "learning.tasks.personal_data_purge"
+
+
+def test_payer_mobile_and_invoice_email_go_with_the_proof(world):
+    payment = world["proof_alone"]
+    Payment.objects.filter(pk=payment.pk).update(payer_mobile="13912345678")
+    Invoice.objects.create(payment=payment, buyer_name="示例公司", email="finance@unit.example")
+    shared = world["proof_shared"]
+    Payment.objects.filter(pk=shared.pk).update(payer_mobile="13987654321")
+    with time_machine.travel(NOW, tick=False):
+        retention.personal_data_purge()
+    payment.refresh_from_db()
+    assert payment.payer_mobile == "" and payment.invoice.email == ""
+    assert payment.payer_name and payment.transaction_no and payment.invoice.buyer_name == "示例公司"
+    assert Payment.objects.get(pk=shared.pk).payer_mobile == "13987654321"  # covers someone in retention
+
+
+def test_application_contact_details_go_when_all_its_trainees_are_purged(world):
+    alone = world["expired_long_ago"].application
+    shared = world["passed_long_ago"].application
+    Trainee.objects.filter(pk=world["passed_recently"].pk).update(application=shared)
+    with time_machine.travel(NOW, tick=False):
+        retention.personal_data_purge()
+    alone.refresh_from_db()
+    assert alone.purged_at == NOW
+    assert (alone.contact_name, alone.contact_phone, alone.contact_email) == ("", "", "")
+    assert (alone.mail_recipient, alone.mail_phone, alone.mail_address, alone.invoice_email) == (
+        "",
+        "",
+        "",
+        "",
+    )
+    assert alone.unit_name and alone.invoice_title and alone.reference  # the unit's record stays
+    kept = Application.objects.get(pk=shared.pk)
+    assert kept.purged_at is None and kept.contact_phone and kept.mail_address
+    entry = AuditEntry.objects.get(action=APPLICATION_PURGE_ACTION)
+    assert (
+        alone.pk in entry.new_value["application_ids"] and shared.pk not in entry.new_value["application_ids"]
+    )
+    with time_machine.travel(NOW + datetime.timedelta(days=2), tick=False):
+        retention.personal_data_purge()
+    assert Application.objects.get(pk=shared.pk).contact_phone == ""
+
+
+def test_study_account_is_closed_and_frees_the_mobile(world, client):
+    passed = world["passed_long_ago"]
+    user = passed.enrollment.user
+    user.set_password("old-password-1")
+    user.save()
+    mobile = user.mobile
+    login = {"username": mobile, "password": "old-password-1"}
+    assert client.post(reverse("portal:login"), login).status_code == 302
+    client.logout()
+    # the same person trained again recently under the same account: that account stays
+    returning = world["expired_long_ago"].enrollment.user
+    again = _trainee(ProgrammeFactory(), mobile=returning.mobile)  # the next year's refresher
+    EnrollmentFactory(trainee=again, user=returning, opened_at=RECENTLY)
+    with time_machine.travel(NOW, tick=False):
+        retention.personal_data_purge()
+        retention.personal_data_purge()
+    user.refresh_from_db()
+    assert user.mobile == f"x{user.pk:010d}" and user.email == ""
+    assert not user.is_active and not user.has_usable_password()
+    refused = client.post(reverse("portal:login"), login)
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    assert not User.objects.filter(mobile=mobile).exists()
+    assert UserFactory(mobile=mobile).pk != user.pk  # the number can open a new account
+    returning.refresh_from_db()
+    assert returning.is_active and returning.mobile.startswith("1")
+    assert AuditEntry.objects.filter(action=retention.ACCOUNTS_PURGE_ACTION).count() == 1
+
+
+def test_certificate_keeps_its_record_but_not_the_mailing_address(world):
+    certificate = CertificateFactory(
+        enrollment=world["passed_long_ago"].enrollment, tracking_number="SF1234567890"
+    )
+    recent = CertificateFactory(enrollment=world["passed_recently"].enrollment)
+    with time_machine.travel(NOW, tick=False):
+        retention.personal_data_purge()
+    certificate.refresh_from_db()
+    assert (certificate.mail_recipient, certificate.mail_phone, certificate.mail_address) == ("", "", "")
+    assert certificate.number and certificate.holder_name and certificate.tracking_number == "SF1234567890"
+    assert Certificate.objects.get(pk=recent.pk).mail_address
