@@ -80,10 +80,19 @@ class WatchedPage:
         )
         # A link answered with a file (Content-Disposition: attachment) turns into a download and
         # Chromium reports its request "failed" (net::ERR_ABORTED): not a problem for a download.
+        # Nor is a page load the next click cancelled (a navigation request ERR_ABORTED); the
+        # server's own failures show as HTTP errors (below), other network errors still count.
         self.downloads: set[str] = set()
         self.failed_requests: list[tuple[str, str]] = []
         page.on("download", lambda download: self.downloads.add(download.url))
-        page.on("requestfailed", lambda req: self.failed_requests.append((req.url, req.failure or "")))
+        page.on(
+            "requestfailed",
+            lambda req: (
+                None
+                if req.is_navigation_request() and "ERR_ABORTED" in (req.failure or "")
+                else self.failed_requests.append((req.url, req.failure or ""))
+            ),
+        )
         page.on("response", self._check_response)
 
     def all_problems(self) -> list[str]:
