@@ -841,7 +841,10 @@ def _beat_row(*, token) -> _Beat | None:
         # the last fraction of a second of heartbeats, never consistency; the next heartbeat then
         # finds the older state and credits the interval again (or restarts the chain if it is
         # too long), so at most one interval of study is lost.
-        sql = "SET LOCAL synchronous_commit TO OFF; " + sql
+        # And the joins in the order written (from the session row found by its token, then one
+        # primary-key lookup per table: the best plan anyway): planning a 7-table join otherwise
+        # costs PostgreSQL ~0.5 ms, ten times the query itself; with the order fixed ~0.17 ms.
+        sql = "SET LOCAL synchronous_commit TO OFF; SET LOCAL join_collapse_limit TO 1; " + sql
     token_value = StudyState._meta.get_field("token").get_db_prep_value(token, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [token_value])
