@@ -28,7 +28,7 @@ from payments.workdays import working_days_add
 from portal.models import User
 from portal.notifications import sms_send
 from portal.selectors import association_get
-from portal.services import audit_record
+from portal.services import audit_record, audit_values_redact
 from registration.validators import id_number_mask
 
 from . import rendering
@@ -695,6 +695,9 @@ def certificates_purge_mailing_details(*, trainee_ids, reason: str = "") -> list
             return []
         Certificate.objects.filter(pk__in=certificates).update(
             mail_recipient="", mail_phone="", mail_address=""
+        )
+        audit_values_redact(
+            model=Certificate, ids=certificates, fields={"mail_recipient", "mail_phone", "mail_address"}
         )
         audit_record(
             actor=None, action=MAILING_PURGE_ACTION, new={"certificate_ids": certificates}, reason=reason

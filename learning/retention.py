@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from payments.services import payments_purge_personal_data
 from portal.models import User
-from portal.services import audit_record
+from portal.services import audit_record, audit_values_redact
 from registration.models import Trainee
 from registration.services import applications_purge_contact_data, trainees_purge_personal_data
 
@@ -103,5 +103,9 @@ def study_accounts_purge(*, trainee_ids, reason: str = "") -> list[int]:
             password=make_password(None),
             is_active=False,
         )
+        labels = {
+            user.pk: str(user) for user in User.objects.filter(pk__in=users).only("pk", "name", "mobile")
+        }
+        audit_values_redact(model=User, ids=users, fields={"mobile", "email"}, target_repr=labels.__getitem__)
         audit_record(actor=None, action=ACCOUNTS_PURGE_ACTION, new={"user_ids": users}, reason=reason)
     return users

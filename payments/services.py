@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
-from portal.services import audit_record
+from portal.services import audit_record, audit_values_redact
 from registration.models import Application, Trainee, TraineeStatus
 from registration.services import trainee_mark_paid, trainee_mark_unpaid
 
@@ -734,7 +734,10 @@ def payments_purge_personal_data(*, trainee_ids, actor: User | None = None, reas
         purged = [pk for pk, _name in rows]
         names = [name for _pk, name in rows if name]
         Payment.objects.filter(pk__in=purged).update(screenshot="", payer_mobile="")
-        Invoice.objects.filter(payment_id__in=purged).update(email="")
+        invoices = list(Invoice.objects.filter(payment_id__in=purged).values_list("pk", flat=True))
+        Invoice.objects.filter(pk__in=invoices).update(email="")
+        audit_values_redact(model=Payment, ids=purged, fields={"screenshot", "payer_mobile"})
+        audit_values_redact(model=Invoice, ids=invoices, fields={"email"})
         audit_record(
             actor=actor,
             action=PROOFS_PURGE_ACTION,

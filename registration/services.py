@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from portal.crypto import personal_hash
 from portal.models import AuditEntry, User
 from portal.notifications import email_send, sms_send
-from portal.services import audit_record
+from portal.services import audit_record, audit_values_redact
 from portal.validators import mobile_validate
 
 from . import documents
@@ -725,6 +725,7 @@ def trainees_purge_personal_data(
                     fixes.append(Trainee(pk=pk, id_number_masked=id_number_mask(id_number)))
             Trainee.objects.bulk_update(fixes, ["id_number_masked"])
         Trainee.objects.filter(pk__in=purged).update(**PURGED_VALUES, purged_at=now, updated_at=now)
+        audit_values_redact(model=Trainee, ids=purged, fields=PURGED_VALUES)
         audit_record(
             actor=actor,
             action=PURGE_ACTION,
@@ -777,6 +778,7 @@ def applications_purge_contact_data(*, trainee_ids, actor: User | None = None, r
         )
         if not purged:
             return []
+        audit_values_redact(model=Application, ids=purged, fields=APPLICATION_PURGED_VALUES)
         Application.objects.filter(pk__in=purged).update(
             **APPLICATION_PURGED_VALUES, purged_at=now, updated_at=now
         )
