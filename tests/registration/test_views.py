@@ -379,6 +379,21 @@ def test_application_page_shows_status_reason_and_attachment2_links(client, prog
     assert reverse("registration:attachment2", args=[second.access_key]) in html
 
 
+def test_application_page_after_the_retention_purge(client, programme):
+    from registration.services import applications_purge_contact_data, trainees_purge_personal_data
+
+    application = _application_with(2, programme)
+    ids = list(application.trainees.values_list("pk", flat=True))
+    trainees_purge_personal_data(trainee_ids=ids, reason="retention")
+    assert applications_purge_contact_data(trainee_ids=ids, reason="retention") == [application.pk]
+    html = client.get(
+        reverse("registration:application_detail", args=[application.access_key])
+    ).content.decode()
+    assert 'id="purged-notice"' in html and "删除" in html
+    assert application.contact_phone not in html and application.mail_address not in html
+    assert application.unit_name in html and application.invoice_title in html
+
+
 def test_unknown_application_key_is_404(client, programme):
     assert client.get(reverse("registration:application_detail", args=["nope"])).status_code == 404
 
