@@ -133,3 +133,16 @@ def test_content_security_policy_forbids_inline_scripts(client):
         "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     )
     assert "frame-ancestors 'none'" in policy
+
+
+def test_error_pages_are_the_portals_in_chinese(client, settings):
+    settings.DEBUG = False
+    missing = client.get("/no-such-page/")
+    html = missing.content.decode()
+    assert missing.status_code == 404 and '<h1 class="h4">页面不存在</h1>' in html
+    assert reverse("portal:home") in html and reverse("learning:centre") not in html  # not logged in
+    client.force_login(UserFactory())
+    refused = client.get(reverse("registration:staff_document", args=[1, "photo"]))
+    html = refused.content.decode()
+    assert refused.status_code == 403 and '<h1 class="h4">无权访问</h1>' in html and "alert-danger" in html
+    assert reverse("learning:centre") in html
