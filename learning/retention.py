@@ -11,7 +11,9 @@ addresses, work history, photo and ID card copies; name and masked ID number sta
 checks) and ``applications_purge_contact_data`` (an application's contact and mailing details once
 all its trainees are purged), learning the study accounts (``study_accounts_purge``), and the later
 apps what they registered in ``RETENTION_PURGERS`` (certificates: the mailing address copy).
-Set-based batches, idempotent: purged trainees are never selected again.
+Each step also replaces the personal values in the audit entries about what it purged
+(``portal.services.audit_values_redact``). Set-based batches, idempotent: purged trainees are
+never selected again.
 """
 
 from collections.abc import Callable
@@ -65,10 +67,12 @@ def personal_data_purge(*, now: datetime | None = None, batch_size: int = BATCH_
             break
         with transaction.atomic():
             purged = trainees_purge_personal_data(trainee_ids=ids, reason=PURGE_REASON)
-            payments_purge_personal_data(trainee_ids=ids, reason=PURGE_REASON)
-            applications_purge_contact_data(trainee_ids=ids, reason=PURGE_REASON)
-            study_accounts_purge(trainee_ids=ids, reason=PURGE_REASON)
-            for purge in RETENTION_PURGERS:
+            for purge in (
+                payments_purge_personal_data,
+                applications_purge_contact_data,
+                study_accounts_purge,
+                *RETENTION_PURGERS,
+            ):
                 purge(trainee_ids=purged, reason=PURGE_REASON)
             total += len(purged)
         last = ids[-1]
