@@ -8,7 +8,8 @@ Figures, side by side in one run:
   CJK font (the whole .ttc collection is copied and subset on every render, here by HarfBuzz) and
   images inlined as data: URIs. Rendered twice (the second, warm render is reported).
 - single_ms: one certificate with the portal renderer, warm worker (median of 30).
-- bulk_per_s: a 200-certificate print run into one PDF (chunks of 50 pages on forked workers).
+- bulk_per_s: a 200-certificate print run into one PDF (one chunk per forked worker, at most
+  100 pages each, joined with pypdf).
 - bulk_one_process_per_s: the same run kept in one process (workers=1), for comparison.
 - bulk_cpu_ms_per_page: CPU time per page of that one-process run (less sensitive than wall
   time to other load on the machine).
