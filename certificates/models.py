@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.storage import (  # migrations refer to <app>.models.private_storage
     private_storage,
@@ -112,7 +113,7 @@ class Certificate(models.Model):
     issuer = models.CharField(_("issuer"), max_length=120)
     passed_at = models.DateTimeField(_("exam passed at"))
     issue_date = models.DateField(_("issue date"))
-    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_at = models.DateTimeField(pgettext_lazy("certificate", "issued at"), default=timezone.now)
 
     status = models.CharField(
         _("status"), max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID
@@ -135,7 +136,7 @@ class Certificate(models.Model):
 
     mail_recipient = models.CharField(_("recipient"), max_length=50)
     mail_phone = models.CharField(_("recipient phone"), max_length=20)
-    mail_address = models.CharField(_("mailing address"), max_length=200)
+    mail_address = models.CharField(pgettext_lazy("certificate mailing", "mailing address"), max_length=200)
     mail_due_on = models.DateField(_("to be mailed by"), db_index=True)
     mailing_status = models.CharField(
         _("mailing"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.PENDING
@@ -166,7 +167,7 @@ class PrintRunStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Being produced")
     DONE = "done", _("Ready")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("print run status", "Failed")
 
 
 class PrintRun(models.Model):

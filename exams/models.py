@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from registration.models import CertificateType, TrainingCategory
 
@@ -115,7 +116,7 @@ class ExamTemplate(models.Model):
     training_category = models.CharField(
         _("training category"), max_length=12, choices=TrainingCategory.choices
     )
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=120)
     time_limit_minutes = models.PositiveSmallIntegerField(
         _("time limit (minutes)"), default=90, validators=[MinValueValidator(1), MaxValueValidator(600)]
     )
@@ -213,7 +214,7 @@ class Attempt(models.Model):
     )
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     deadline = models.DateTimeField(_("time is up at"))
-    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_at = models.DateTimeField(pgettext_lazy("exam attempt", "submitted at"), null=True, blank=True)
     submit_reason = models.CharField(
         _("how it ended"), max_length=10, choices=SubmitReason.choices, blank=True
     )

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -37,7 +37,7 @@ COLUMNS = [
     ],
     ("answer", gettext_lazy("Answer")),
     ("explanation", gettext_lazy("Explanation")),
-    ("is_active", gettext_lazy("Active")),
+    ("is_active", pgettext_lazy("question in use", "Active")),
 ]
 
 TYPE_WORDS = {
@@ -120,7 +120,7 @@ def template_workbook() -> bytes:
         (_("Topic"), ", ".join(f"{key} ({label})" for key, label in TOPICS.items())),
         (_("Option A"), _("Options A to F; at least two for choice questions. Leave empty for 判断.")),
         (_("Answer"), _("The letters of the correct options (e.g. A or ACD); for 判断: 正确 or 错误.")),
-        (_("Active"), _("是 or 否 (empty = 是).")),
+        (pgettext("question in use", "Active"), _("是 or 否 (empty = 是).")),
     ]:
         help_sheet.append([str(cell) for cell in row])
     out = io.BytesIO()

@@ -6,6 +6,7 @@ import io
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 
 from . import selectors
@@ -18,8 +19,8 @@ def _headers() -> list[str]:
         _("Programme"),
         _("Certificate type"),
         _("Training category"),
-        _("From"),
-        _("To"),
+        pgettext("study record", "From"),
+        pgettext("study record", "To"),
         _("Recorded by"),
         _("Course / lesson"),
         _("Minutes"),

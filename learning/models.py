@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from registration.models import CertificateType, TrainingCategory
 
@@ -357,7 +358,7 @@ class StudyRecord(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=RecordStatus.choices)
     credited_ms = models.BigIntegerField(_("time credited (ms)"), default=0)
     heartbeats = models.PositiveIntegerField(_("heartbeats"), default=0)
-    started_at = models.DateTimeField(_("from"), default=timezone.now)
+    started_at = models.DateTimeField(pgettext_lazy("study record", "from"), default=timezone.now)
     ended_at = models.DateTimeField(_("to"), default=timezone.now)
     day = models.DateField(_("day"))
     resolved_at = models.DateTimeField(_("confirmed / discarded at"), null=True, blank=True)

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from portal.models import AuditEntry, User
 from registration.models import Programme, Trainee, TraineeStatus
@@ -166,7 +167,7 @@ def enrollment_pipeline(enrollment: Enrollment, *, now: datetime | None = None) 
         ),
         PipelineStep(
             "payment",
-            _("Payment"),
+            pgettext("pipeline step", "Payment"),
             "done" if trainee.paid_at else "current",
             _("Fee paid") if trainee.paid_at else _("Awaiting payment"),
             trainee.paid_at,

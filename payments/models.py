@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.storage import (  # migrations refer to <app>.models.private_storage
     private_storage,
@@ -88,7 +89,7 @@ class Holiday(models.Model):
         default=False,
         help_text=_("Tick for an adjusted working day on a weekend; leave empty for a holiday."),
     )
-    name = models.CharField(_("name"), max_length=60, blank=True)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("holiday or adjusted working day")
@@ -109,7 +110,7 @@ class Channel(models.TextChoices):
 class PaymentStatus(models.TextChoices):
     REPORTED = "reported", _("Reported, awaiting confirmation")
     CONFIRMED = "confirmed", _("Confirmed")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("payment status", "Rejected")
     REFUNDED = "refunded", _("Refunded")
 
 

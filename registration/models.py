@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.crypto import EncryptedCharField
 from portal.storage import (  # migrations refer to <app>.models.private_storage
@@ -49,7 +50,7 @@ class TrainingCategory(models.TextChoices):
 class Programme(models.Model):
     """The year's online training project. Everything later in the pipeline reads its numbers here."""
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=120)
     year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2000)])
     opens_on = models.DateField(_("registration opens on"))
     closes_on = models.DateField(_("registration closes on"))
