@@ -41,6 +41,11 @@ BEAT_SCHEDULE = {
         "task": "learning.tasks.personal_data_purge",
         "schedule": crontab(hour=2, minute=43),
     },
+    # portal: log-in records (mobile, address, browser) kept LOGIN_LOG_RETENTION_DAYS.
+    "portal-login-logs-purge": {
+        "task": "portal.tasks.login_logs_purge",
+        "schedule": crontab(hour=2, minute=53),
+    },
     # exams: grade the attempts whose time ran out (the pages also check on every request).
     "exams-attempts-expire": {
         "task": "exams.tasks.attempts_expire",

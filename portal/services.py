@@ -2,8 +2,10 @@
 
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
@@ -85,6 +87,27 @@ def audit_values_redact(
         changed, ["old_value", "new_value", "target_repr"], batch_size=REDACT_BATCH
     )
     return len(changed)
+
+
+LOGIN_LOGS_PURGE_ACTION = "system.login_logs_purged"
+
+
+def login_logs_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete django-axes' log-in records (successful log-ins, failures, lock-out counters: mobile
+    number, address and browser) older than ``LOGIN_LOG_RETENTION_DAYS``. Three set-based deletes
+    and one audit entry with the counts (none when nothing was old enough); idempotent."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    limit = (now or timezone.now()) - timedelta(days=int(settings.LOGIN_LOG_RETENTION_DAYS))
+    with transaction.atomic():
+        counts = {
+            "access_logs": AccessLog.objects.filter(attempt_time__lt=limit).delete()[0],
+            "failure_logs": AccessFailureLog.objects.filter(attempt_time__lt=limit).delete()[0],
+            "attempts": AccessAttempt.objects.filter(attempt_time__lt=limit).delete()[0],
+        }
+        if any(counts.values()):
+            audit_record(actor=None, action=LOGIN_LOGS_PURGE_ACTION, new=counts, reason="retention")
+    return counts
 
 
 @transaction.atomic

@@ -17,6 +17,12 @@ def echo(value: str) -> str:
     return f"echo:{value}"
 
 
+@shared_task(name="portal.tasks.login_logs_purge")
+def login_logs_purge() -> dict[str, int]:
+    """Nightly: delete log-in records older than LOGIN_LOG_RETENTION_DAYS (idempotent)."""
+    return services.login_logs_purge()
+
+
 @shared_task(name="portal.tasks.sessions_clear")
 def sessions_clear() -> None:
     """Nightly housekeeping: drop expired sessions (idempotent)."""

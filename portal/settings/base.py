@@ -204,6 +204,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY", default="")
 # Documents and personal data are purged this many days after the training ended.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=3 * 365)
+# Log-in records of django-axes (mobile number, address, browser of every log-in and failure).
+LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=180)
 
 # Error reports hide secrets and ID numbers in every frame and POST field (portal/log_filters.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.log_filters.PortalExceptionReporterFilter"

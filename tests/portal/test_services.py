@@ -49,3 +49,39 @@ def test_worker_ping_queued_on_commit_and_recorded_once(django_capture_on_commit
     # Running the task again for the same token records nothing twice.
     assert services.worker_ping_record(token=token, requested_by_id=actor.pk) is False
     assert AuditEntry.objects.filter(action=services.WORKER_PING_ACTION).count() == 1
+
+
+def test_login_logs_older_than_the_retention_are_deleted(settings, client):
+    import datetime
+
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from portal.celery import BEAT_SCHEDULE
+
+    settings.LOGIN_LOG_RETENTION_DAYS = 180
+    user = UserFactory(mobile="13912340001")
+    user.set_password("right-password-1")
+    user.save()
+    login = reverse("portal:login")
+    client.post(login, {"username": user.mobile, "password": "wrong-password"})  # counted by axes
+    client.post(login, {"username": user.mobile, "password": "right-password-1"})  # logged by axes
+    assert AccessLog.objects.filter(username=user.mobile).exists()
+    old = timezone.now() - datetime.timedelta(days=181)
+    AccessLog.objects.create(username="13912340002", ip_address="10.0.0.2", user_agent="x")
+    AccessFailureLog.objects.create(username="13912340003", ip_address="10.0.0.3", user_agent="x")
+    AccessAttempt.objects.create(
+        username="13912340004", ip_address="10.0.0.4", user_agent="x", failures_since_start=2
+    )
+    for model in (AccessLog, AccessFailureLog, AccessAttempt):  # attempt_time is set on creation
+        model.objects.filter(username__in=["13912340002", "13912340003", "13912340004"]).update(
+            attempt_time=old
+        )
+
+    assert services.login_logs_purge() == {"access_logs": 1, "failure_logs": 1, "attempts": 1}
+    assert services.login_logs_purge() == {"access_logs": 0, "failure_logs": 0, "attempts": 0}
+    assert list(AccessLog.objects.values_list("username", flat=True)) == [user.mobile]  # the recent one stays
+    entry = AuditEntry.objects.get(action=services.LOGIN_LOGS_PURGE_ACTION)
+    assert entry.new_value == {"access_logs": 1, "failure_logs": 1, "attempts": 1}
+    assert BEAT_SCHEDULE["portal-login-logs-purge"]["task"] == "portal.tasks.login_logs_purge"
