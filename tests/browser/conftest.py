@@ -78,29 +78,23 @@ class WatchedPage:
                 else None
             ),
         )
-        # A link answered with a file (Content-Disposition: attachment) turns into a download and
-        # Chromium reports its request "failed" (net::ERR_ABORTED): not a problem for a download.
-        # Nor is a page load the next click cancelled (a navigation request ERR_ABORTED); the
-        # server's own failures show as HTTP errors (below), other network errors still count.
-        self.downloads: set[str] = set()
+        # net::ERR_ABORTED is the browser cancelling a request itself: a link answered with a file
+        # (it turns into a download), a page load the next click superseded, the favicon or an
+        # image of a page being left. Not a problem of the portal; the server's own failures show
+        # as HTTP errors (below) and other network errors (refused, reset, empty) still count.
         self.failed_requests: list[tuple[str, str]] = []
-        page.on("download", lambda download: self.downloads.add(download.url))
         page.on(
             "requestfailed",
             lambda req: (
                 None
-                if req.is_navigation_request() and "ERR_ABORTED" in (req.failure or "")
+                if "ERR_ABORTED" in (req.failure or "")
                 else self.failed_requests.append((req.url, req.failure or ""))
             ),
         )
         page.on("response", self._check_response)
 
     def all_problems(self) -> list[str]:
-        failed = [
-            f"request failed: {url} {failure}"
-            for url, failure in self.failed_requests
-            if not (url in self.downloads and "ERR_ABORTED" in failure)
-        ]
+        failed = [f"request failed: {url} {failure}" for url, failure in self.failed_requests]
         return [p for p in self.problems + failed if not any(allowed.search(p) for allowed in self.allowed)]
 
     def allow(self, pattern: str) -> None:
