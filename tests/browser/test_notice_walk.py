@@ -320,17 +320,8 @@ def step_register(walk: Walk) -> None:
     page.goto(walk.url + "/registration/")
     page.get_by_role("link", name="单位报名").click()
     page.wait_for_url("**/registration/unit/")
-    page.locator("#id_unit_name").fill(UNIT_NAME)
-    page.locator("#id_industry").select_option("C")
-    page.locator("#id_contact_name").fill("陈经理")
-    page.locator("#id_contact_phone").fill("13700006000")
+    _unit_fields(page)
     page.locator("#id_contact_email").fill("hr@example.org")
-    page.locator("#id_mail_recipient").fill("陈经理")
-    page.locator("#id_mail_phone").fill("13700006000")
-    page.locator("#id_mail_address").fill("示例市工业大道 8 号")
-    page.locator("#id_invoice_title").fill(UNIT_NAME)
-    page.locator("#id_invoice_tax_id").fill(uscc_make(601))
-    page.locator("#id_invoice_email").fill("invoice@example.org")
     for row, data in enumerate(TYPED):
         if row:
             page.get_by_role("button", name="添加学员").click()
