@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench install system-deps messages migrate demo clean
+.PHONY: run serve-prod test lint format bench install system-deps messages migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -37,6 +37,12 @@ run: system-deps install
 	$(MANAGE) demo_data
 	@echo "Serving http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+
+## make serve-prod: the production-like stack (nginx + gunicorn with production settings + Celery worker
+## + beat) against the local PostgreSQL and Redis, with the configuration files of docker-compose.yml.
+## http://127.0.0.1:8080/ ; SERVE_PROD_PORT, SERVE_PROD_DATABASE_URL, ... in scripts/serve_prod.py.
+serve-prod: system-deps install
+	$(BIN)/python scripts/serve_prod.py
 
 ## make test: the whole pytest suite (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL are set).
 test: install

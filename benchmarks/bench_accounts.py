@@ -64,7 +64,7 @@ def run(report) -> None:
         from django.test.utils import CaptureQueriesContext
 
         from learning.models import EXPIRY_AUDIT_ACTION, Enrollment, EnrollmentStatus
-        from learning.services import enrollments_expire
+        from learning.services.windows import enrollments_expire
         from portal.models import AuditEntry
 
         _populate(ROWS)

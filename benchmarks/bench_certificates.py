@@ -2,8 +2,8 @@
 
 Figures, side by side in one run:
 - naive_fonttools_ms, naive_fonttools_peak_mib: one certificate the naive way (below) on a machine
-  without libharfbuzz-subset, where WeasyPrint subsets the 20+ MB font collection with fontTools
-  (the 12-15 s and 1.5 GiB measured when the issue was written). Rendered once.
+  without libharfbuzz-subset, where WeasyPrint subsets the 20+ MB font collection with fontTools.
+  Rendered once.
 - naive_single_ms: one certificate, same page, WeasyPrint used naively with the system Noto Serif
   CJK font (the whole .ttc collection is copied and subset on every render, here by HarfBuzz) and
   images inlined as data: URIs. Rendered twice (the second, warm render is reported).
@@ -128,7 +128,7 @@ def measure_fast() -> dict:
 
 
 def measure_naive_fonttools() -> dict:
-    """The naive way on a machine without libharfbuzz-subset (the case measured in the issue):
+    """The naive way on a machine without libharfbuzz-subset (``naive_fonttools_*``):
     WeasyPrint subsets the Noto CJK collection with fontTools. One render, with its peak memory."""
     from weasyprint.pdf import fonts as pdf_fonts
 

@@ -4,7 +4,7 @@ A prepared database (PostgreSQL if ``DATABASE_URL`` points at one — a throw-aw
 created next to it and dropped afterwards — else a SQLite file in a temporary folder) holds 300
 trainees with study accounts, the demo question bank and the exam templates. gunicorn serves the
 portal on 127.0.0.1 (a free port) through ``benchmarks/exam_wsgi.py``, which marks every exam as
-unlocked (what learning's study tracking will decide). Each simulated taker logs in, opens the
+unlocked (the trainees are prepared without a study history). Each simulated taker logs in, opens the
 exam page, starts the exam, loads the paper, saves answers one by one (the autosave endpoint),
 checks the timer, submits the paper and opens the result.
 
@@ -19,9 +19,9 @@ How the takers behave (what a real sitting looks like, not a worst case):
   the submitted form, as the no-script form does.
 * The exam page re-reads the server's timer every minute (``exam.js``); so does each taker.
 
-Until 2026-11 the test ran with the fast test hasher, all log-ins within 45 s and 2–5 s per
-answer (about 20 answers a second from 300 takers, a rate no real sitting produces); the
-README gives the figures of both.
+The README also gives the figures of a harsher model: the fast test hasher, all log-ins within
+45 s and 2–5 s per answer (about 20 answers a second from 300 takers, a rate no real sitting
+produces).
 
 gunicorn runs 3 gthread workers of 4 threads (2 cores: one process more than cores, so that a
 log-in hashing in one does not hold up the pages). ``BENCH_EXAM_TAKERS``, ``BENCH_EXAM_RAMP_S``,

@@ -46,8 +46,8 @@ def _prepare(count: int, out: str) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from learning import services
     from learning.models import Course, CoursePlan, Enrollment, Lesson, ProgrammeStudyRule
+    from learning.services.study import study_start
     from portal.models import User
     from registration.models import Trainee, TraineeStatus
 
@@ -106,7 +106,7 @@ def _prepare(count: int, out: str) -> None:
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = enrollment.user.get_session_auth_hash()
         session.create()
-        state = services.study_start(
+        state = study_start(
             enrollment=enrollment,
             lesson=lesson,
             session_key=session.session_key,

@@ -1,6 +1,6 @@
 """Payments: reconciling a 5,000-line bank statement against 10,000 outstanding trainees.
 
-``reconcile_5000_s`` is the wall time of ``payments.services.statement_import`` (parse the CSV, match
+``reconcile_5000_s`` is the wall time of ``payments.services.statements.statement_import`` (parse the CSV, match
 every credit in memory, store the lines) — target: under 5 s.
 """
 
@@ -91,14 +91,14 @@ def _statement(rng: random.Random, applications, trainees) -> bytes:
 
 def run(report) -> None:
     with test_database():
-        from payments import services
         from payments.models import StatementLine
+        from payments.services.statements import statement_import
 
         rng = random.Random(20261129)
         applications, trainees = _setup(rng)
         content = _statement(rng, applications, trainees)
         start = time.perf_counter()
-        statement, created = services.statement_import(
+        statement, created = statement_import(
             content=content, filename="bench.csv", source="bank", actor=None
         )
         elapsed = time.perf_counter() - start

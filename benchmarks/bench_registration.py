@@ -55,7 +55,7 @@ def run(report) -> None:
 
     from registration.models import Programme, Trainee
     from registration.roster_import import roster_parse
-    from registration.services import application_submit
+    from registration.services.applications import application_submit
 
     data = _workbook(ROWS)
     with test_database():

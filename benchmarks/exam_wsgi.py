@@ -1,6 +1,7 @@
-"""WSGI entry point of the exam load test only. It stands in for what the learning app will provide
-(``enrollment_exam_unlocked``: every prepared trainee has finished studying; and, while it does
-not exist yet, ``enrollment_mark_passed``). Never used by the portal itself."""
+"""WSGI entry point of the exam load test only (``benchmarks/bench_exams.py``); never used by the
+portal itself. The prepared trainees have no study history, so learning's unlock rule
+(``learning.selectors.study.enrollment_exam_unlocked``) is replaced by "unlocked": the load test measures
+the exam pages, not the study overview."""
 
 import os
 
@@ -11,21 +12,13 @@ application = get_wsgi_application()
 
 
 def _install_bench_hooks() -> None:
-    from django.utils import timezone
+    from learning.selectors import study
 
-    from learning import selectors, services
-    from learning.models import Enrollment, EnrollmentStatus
-
-    selectors.enrollment_exam_unlocked = lambda enrollment: True
-    if not hasattr(services, "enrollment_mark_passed"):
-
-        def enrollment_mark_passed(*, enrollment, passed_at, actor=None):
-            Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.ACTIVE).update(
-                status=EnrollmentStatus.PASSED, status_changed_at=passed_at or timezone.now()
-            )
-            return enrollment
-
-        services.enrollment_mark_passed = enrollment_mark_passed
+    if not hasattr(study, "enrollment_exam_unlocked"):  # a rename must not go unnoticed
+        raise ImportError(
+            "learning.selectors.study.enrollment_exam_unlocked is gone: update the exam load test"
+        )
+    study.enrollment_exam_unlocked = lambda enrollment: True
 
 
 _install_bench_hooks()

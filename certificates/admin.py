@@ -3,7 +3,7 @@ tracking-number import and bulk print runs with progress."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,11 +13,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_actions import bulk_run, reason_step
 from portal.admin_audit import AuditedModelAdmin
-from portal.views import client_ip
+from portal.files import private_file_response
+from portal.forms import ReasonForm, form_errors_apply
+from portal.http import client_ip
 
-from . import selectors, services, spreadsheets
-from .forms import CertificateSettingsForm, MarkMailedForm, RevokeForm, TrackingImportForm
+from . import selectors, spreadsheets
+from .forms import CertificateSettingsForm, MarkMailedForm, TrackingImportForm
 from .models import (
     Certificate,
     CertificateSettings,
@@ -25,6 +28,15 @@ from .models import (
     MailingStatus,
     PrintRun,
     PrintRunStatus,
+)
+from .services.mailing import certificate_mark_mailed, mailing_list_export, tracking_numbers_import
+from .services.pdf import certificate_render
+from .services.print_runs import print_run_create, print_run_pdf_file
+from .services.revocation import certificate_revoke
+
+REVOKE_WARNING = _(
+    "Revoked certificates show as revoked on the public verification page and can no longer be "
+    "downloaded by their holder. This cannot be undone."
 )
 
 STATE_LABELS = {
@@ -34,6 +46,13 @@ STATE_LABELS = {
     "pending": (_("To be mailed"), "#555"),
     "revoked": (_("Revoked"), "#777"),
 }
+
+
+def _pdf_render_again(certificate: Certificate) -> None:
+    """Produce the certificate's PDF again; a PDF that cannot be produced is refused with its reason."""
+    row = certificate_render(certificate_id=certificate.pk, force=True)
+    if not (row and row.pdf) or row.render_error:
+        raise ValidationError(gettext("The PDF could not be produced: see the error on the certificate."))
 
 
 class MailingStateFilter(admin.SimpleListFilter):
@@ -241,7 +260,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
     )
     def export_mailing_list(self, request, queryset):
         try:
-            content = services.mailing_list_export(
+            content = mailing_list_export(
                 certificate_ids=list(queryset.values_list("pk", flat=True)),
                 actor=request.user,
                 ip=client_ip(request),
@@ -260,7 +279,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
     @admin.action(description=_("Print the selected certificates (one PDF)"), permissions=["print"])
     def print_selected(self, request, queryset):
         try:
-            run = services.print_run_create(
+            run = print_run_create(
                 certificate_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
             )
         except ValidationError as exc:
@@ -270,64 +289,43 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected certificates…"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):
-        form = RevokeForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            self._revoke(request, queryset, form.cleaned_data["reason"])
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Revoke certificates"),
-            "form": form,
-            "certificates": queryset,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "action_name": "revoke_selected",
-        }
-        return TemplateResponse(request, "certificates/admin/revoke.html", context)
+        return reason_step(
+            modeladmin=self,
+            request=request,
+            queryset=queryset.order_by("number"),
+            action="revoke_selected",
+            title=gettext("Revoke certificates"),
+            warning=REVOKE_WARNING,
+            columns=[
+                (gettext("Certificate number"), lambda certificate: certificate.number),
+                (gettext("Holder"), lambda certificate: certificate.holder_name),
+            ],
+            apply=lambda reason: self._revoke(request, queryset, reason),
+        )
 
     @admin.action(description=_("Produce the PDF again (e.g. after a new seal)"), permissions=["print"])
     def rerender_selected(self, request, queryset):
-        done, failed = [], []
-        for certificate in queryset:
-            row = services.certificate_render(certificate_id=certificate.pk, force=True)
-            (done if row and row.pdf and not row.render_error else failed).append(certificate.number)
-        if done:
-            self.message_user(
-                request,
-                gettext("PDF produced again (%(count)s): %(numbers)s")
-                % {"count": len(done), "numbers": ", ".join(done)},
-            )
-        if failed:
-            self.message_user(
-                request,
-                gettext("Could not be produced (%(count)s): %(numbers)s")
-                % {"count": len(failed), "numbers": ", ".join(failed)},
-                messages.ERROR,
-            )
+        bulk_run(
+            modeladmin=self,
+            request=request,
+            objects=queryset.order_by("number"),
+            call=_pdf_render_again,
+            done_message=gettext("PDF produced again (%(count)s): %(names)s"),
+            label=lambda certificate: certificate.number,
+        )
 
     def _revoke(self, request, queryset, reason: str) -> None:
-        done = []
-        for certificate in queryset:
-            try:
-                services.certificate_revoke(
-                    certificate=certificate, actor=request.user, reason=reason, ip=client_ip(request)
-                )
-            except ValidationError as exc:
-                self.message_user(
-                    request,
-                    gettext("%(number)s: not done: %(error)s")
-                    % {"number": certificate.number, "error": " ".join(exc.messages)},
-                    messages.ERROR,
-                )
-            else:
-                done.append(certificate.number)
-        if done:
-            self.message_user(
-                request,
-                gettext("Revoked (%(count)s): %(numbers)s")
-                % {"count": len(done), "numbers": ", ".join(done)},
-            )
+        user, ip = request.user, client_ip(request)
+        bulk_run(
+            modeladmin=self,
+            request=request,
+            objects=queryset.order_by("number"),
+            call=lambda certificate: certificate_revoke(
+                certificate=certificate, actor=user, reason=reason, ip=ip
+            ),
+            done_message=gettext("Revoked (%(count)s): %(names)s"),
+            label=lambda certificate: certificate.number,
+        )
 
     # -- views -------------------------------------------------------------------------------------
 
@@ -336,7 +334,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
             raise PermissionDenied
         certificate = get_object_or_404(Certificate, pk=pk)
         change_url = reverse("admin:certificates_certificate_change", args=[pk])
-        form = RevokeForm(request.POST or None)
+        form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             self._revoke(request, Certificate.objects.filter(pk=pk), form.cleaned_data["reason"])
             return redirect(change_url)
@@ -344,9 +342,9 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Revoke certificate %(number)s") % {"number": certificate.number},
+            "warning": REVOKE_WARNING,
             "form": form,
-            "certificates": [certificate],
-            "single": True,
+            "certificate": certificate,
             "change_url": change_url,
         }
         return TemplateResponse(request, "certificates/admin/revoke.html", context)
@@ -359,14 +357,14 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         form = MarkMailedForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.certificate_mark_mailed(
+                certificate_mark_mailed(
                     certificate=certificate,
                     tracking_number=form.cleaned_data["tracking_number"],
                     actor=request.user,
                     ip=client_ip(request),
                 )
             except ValidationError as exc:
-                form.add_error("tracking_number", exc)
+                form_errors_apply(form, ValidationError({"tracking_number": exc.messages}))
             else:
                 self.message_user(
                     request, gettext("Certificate %(number)s marked mailed.") % {"number": certificate.number}
@@ -390,9 +388,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 rows = spreadsheets.tracking_rows_read(form.cleaned_data["file"])
-                result = services.tracking_numbers_import(
-                    rows=rows, actor=request.user, ip=client_ip(request)
-                )
+                result = tracking_numbers_import(rows=rows, actor=request.user, ip=client_ip(request))
             except ValidationError as exc:
                 errors = exc.messages
             else:
@@ -481,12 +477,14 @@ class PrintRunAdmin(AuditedModelAdmin, admin.ModelAdmin):
             raise PermissionDenied
         run = get_object_or_404(PrintRun, pk=pk)
         try:
-            handle = services.print_run_pdf(run=run)
+            pdf = print_run_pdf_file(run=run)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.WARNING)
             return redirect(reverse("admin:certificates_printrun_change", args=[run.pk]))
-        response = FileResponse(handle, content_type="application/pdf")
-        response["Content-Disposition"] = content_disposition_header(
-            as_attachment=True, filename=f"certificates-print-run-{run.pk}.pdf"
+        return private_file_response(
+            request,
+            pdf,
+            filename=f"certificates-print-run-{run.pk}.pdf",
+            as_attachment=True,
+            content_type="application/pdf",
         )
-        return response

@@ -10,9 +10,10 @@ class CertificatesConfig(AppConfig):
         from exams.signals import exam_passed
         from learning.admin import DASHBOARD_SECTIONS
         from learning.retention import RETENTION_PURGERS
-        from learning.selectors import PIPELINE_PREFETCHERS, PIPELINE_STEP_PROVIDERS
+        from learning.selectors.pipeline import PIPELINE_PREFETCHERS, PIPELINE_STEP_PROVIDERS
 
-        from . import receivers, selectors, services
+        from . import receivers, selectors
+        from .services.retention import certificates_purge_mailing_details
 
         # A passed exam queues the certificate (after the grading commits).
         exam_passed.connect(receivers.exam_passed_issue_certificate, dispatch_uid="certificates.issue")
@@ -25,5 +26,5 @@ class CertificatesConfig(AppConfig):
         if selectors.dashboard_section not in DASHBOARD_SECTIONS:
             DASHBOARD_SECTIONS.append(selectors.dashboard_section)
         # The retention purge empties the certificates' copy of the mailing details.
-        if services.certificates_purge_mailing_details not in RETENTION_PURGERS:
-            RETENTION_PURGERS.append(services.certificates_purge_mailing_details)
+        if certificates_purge_mailing_details not in RETENTION_PURGERS:
+            RETENTION_PURGERS.append(certificates_purge_mailing_details)

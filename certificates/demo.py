@@ -6,7 +6,9 @@ import io
 
 from django.core.files.base import ContentFile
 
-from . import rendering, services
+from . import rendering
+from .services.config import certificate_settings_get
+from .services.issue import certificates_issue_missing
 
 
 def seal_png() -> bytes:
@@ -24,14 +26,14 @@ def seal_png() -> bytes:
 
 
 def load(*, stdout) -> None:
-    config = services.certificate_settings_get()
+    config = certificate_settings_get()
     if not config.seal:  # first run: the demo seal and sender (staff edits are kept after)
         config.seal.save("seal.png", ContentFile(seal_png()), save=False)
         config.sender_name = "证书组"
         config.sender_phone = "0571-80000000"
         config.sender_address = "示例市中心区安全路 1 号 示例市职业安全协会"
         config.save()
-    issued = services.certificates_issue_missing()
+    issued = certificates_issue_missing()
     rendering.warm_up()
     stdout.write(
         f"Certificates demo: seal and courier sender set; {issued} certificate(s) issued when passed."

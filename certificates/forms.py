@@ -2,6 +2,8 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from portal.uploads import image_upload_check
+
 from .models import CertificateSettings
 from .spreadsheets import MAX_IMPORT_BYTES
 
@@ -34,14 +36,6 @@ class VerifyForm(forms.Form):
         if any(ord(ch) < 32 for ch in name):
             raise forms.ValidationError(_("Enter the name as printed on the certificate."))
         return name
-
-
-class RevokeForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for revocation"),
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
 
 
 class TrackingImportForm(forms.Form):
@@ -77,29 +71,8 @@ class CertificateSettingsForm(forms.ModelForm):
 
     def clean_seal(self):
         """The seal is printed on every certificate: a real PNG or JPEG image, at most 2 MB."""
-        import io
-
-        from PIL import Image, UnidentifiedImageError
-
         seal = self.cleaned_data.get("seal")
         if not seal or not hasattr(seal, "content_type"):
             return seal  # unchanged
-        if seal.size > MAX_SEAL_BYTES:
-            raise forms.ValidationError(_("The seal image is larger than 2 MB."))
-        data = seal.read()
-        seal.seek(0)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                kind = image.format
-                image.verify()
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            Image.DecompressionBombError,
-        ) as exc:
-            raise forms.ValidationError(_("The seal must be a PNG or JPEG image.")) from exc
-        if kind not in ("PNG", "JPEG"):
-            raise forms.ValidationError(_("The seal must be a PNG or JPEG image."))
+        image_upload_check(seal, max_bytes=MAX_SEAL_BYTES).decode()
         return seal

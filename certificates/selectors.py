@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from payments.workdays import working_days_add
+from portal.workdays import working_days_add
 
 from .models import Certificate, CertificateStatus, MailingStatus
 
@@ -33,7 +33,7 @@ def certificate_for_staff(*, user, pk: int) -> Certificate | None:
 
 def certificate_verify(*, number: str, name: str) -> Certificate | None:
     """The certificate with this number whose holder has this name; ``None`` for any mismatch."""
-    from .services import name_normalize
+    from .services.verification import name_normalize
 
     number = (number or "").strip().upper()
     wanted = name_normalize(name)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import zipfile
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from portal.spreadsheets import sheet_row_append, table_rows_read
 
 #: Columns of SF Express's batch order template (顺丰批量下单模板), in its order. The certificate
 #: number goes in 用户订单号 so that the export SF returns with the waybill numbers maps back.
@@ -41,11 +41,12 @@ def mailing_workbook(certificates, *, config, sender_company: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "批量下单"
-    sheet.append(MAILING_COLUMNS)
+    sheet_row_append(sheet, MAILING_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in certificates:
-        sheet.append(
+        sheet_row_append(
+            sheet,
             [
                 row.number,
                 sender_company,
@@ -61,7 +62,7 @@ def mailing_workbook(certificates, *, config, sender_company: str) -> bytes:
                 "到付",
                 "顺丰标快",
                 f"{row.holder_name} 应寄日期 {row.mail_due_on.isoformat()}",
-            ]
+            ],
         )
     for column, width in zip(
         "ABCDEFGHIJKLMN", (16, 24, 10, 14, 36, 28, 10, 14, 44, 14, 8, 8, 10, 30), strict=True
@@ -112,35 +113,10 @@ def tracking_rows_read(upload) -> list[tuple[int, str, str]]:
     """``(row number, certificate number, tracking number)`` from an .xlsx or .csv upload."""
     if upload.size > MAX_IMPORT_BYTES:
         raise ValidationError(_("The file is larger than 5 MB."))
-    data = upload.read()
-    if data.startswith(b"PK"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ValidationError(_("The file is not a readable Excel workbook.")) from exc
-        sheet = book.worksheets[0]
-        table = []
-        for values in sheet.iter_rows(values_only=True):
-            table.append([_cell_text(value) for value in values])
-            if len(table) > MAX_IMPORT_ROWS:
-                raise ValidationError(_("The file has more than %(max)s rows.") % {"max": MAX_IMPORT_ROWS})
-        book.close()
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ValidationError(_("The file is neither an Excel workbook nor a CSV file."))
-        if "\x00" in text:
-            raise ValidationError(_("The file is neither an Excel workbook nor a CSV file."))
-        table = list(csv.reader(io.StringIO(text)))
-        if len(table) > MAX_IMPORT_ROWS:
-            raise ValidationError(_("The file has more than %(max)s rows.") % {"max": MAX_IMPORT_ROWS})
+    rows = table_rows_read(upload.read(MAX_IMPORT_BYTES + 1), max_rows=MAX_IMPORT_ROWS)
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ValidationError(_("The file has more than %(max)s rows.") % {"max": MAX_IMPORT_ROWS})
+    table = [[_cell_text(value) for value in values] for values in rows]
     if not table:
         raise ValidationError(_("The file is empty."))
     return _rows_from_table(table)

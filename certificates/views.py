@@ -1,28 +1,33 @@
-"""Trainee download of the certificate PDF and the public verification page."""
+"""Trainee download of the certificate PDF and the public verification page.
+
+Limits of the public check, so that nobody can lock the holder's check:
+
+* the QR code's link (number + the certificate's own key) always verifies: a right key is never
+  limited; only wrong keys count against the address;
+* the form (number + name) is limited per address (``CERTIFICATES_VERIFY_RATE_IP``);
+* per number only wrong names count, and only past more of them than one address can make
+  (``CERTIFICATES_VERIFY_RATE_NUMBER``), so one address cannot slow anybody else down; past that the
+  number is answered once every ``CERTIFICATES_VERIFY_NUMBER_WAIT_SECONDS`` (a few seconds), whoever
+  asks: guessing names from many addresses is slowed down, the holder waits seconds, never an hour.
+"""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from learning.ratelimit import ratelimit_hit
+from portal.files import private_file_response
+from portal.http import client_ip
+from portal.ratelimit import cooldown_claim, ratelimit_count, ratelimit_hit, ratelimit_setting
 from portal.services import audit_record
 
-from . import selectors, services
+from . import selectors
 from .forms import VerifyForm
 from .models import CertificateStatus
-
-
-def _ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or ""
-
-
-def _limit(name: str, default: tuple[int, int]) -> tuple[int, int]:
-    return tuple(getattr(settings, name, default))
+from .services.pdf import certificate_pdf_file
 
 
 @require_GET
@@ -39,29 +44,56 @@ def download(request, pk: int):
     if not staff and certificate.status == CertificateStatus.REVOKED:
         return render(request, "certificates/revoked.html", {"certificate": certificate}, status=410)
     try:
-        pdf = services.certificate_pdf_bytes(certificate=certificate)
+        pdf = certificate_pdf_file(certificate=certificate)
     except ValidationError as exc:
         return render(request, "certificates/unavailable.html", {"message": exc.messages[0]}, status=503)
     if staff:
-        audit_record(actor=request.user, action="certificate.pdf_viewed", target=certificate, ip=_ip(request))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"certificate-{certificate.number}.pdf"
+        audit_record(
+            actor=request.user, action="certificate.pdf_viewed", target=certificate, ip=client_ip(request)
+        )
+    return private_file_response(
+        request,
+        pdf,
+        filename=f"certificate-{certificate.number}.pdf",
+        as_attachment=True,
+        content_type="application/pdf",
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
+
+
+VERIFY_RATE_IP = (20, 600)  # checks per address and window (seconds)
+# Wrong names per number and window before the number is slowed down: more than one address can
+# make in a window (its fixed windows can fall back to back: twice its limit).
+VERIFY_RATE_NUMBER = (50, 600)
+VERIFY_NUMBER_WAIT_SECONDS = 10  # then one check of the number per this many seconds
+
+
+def _address_limited(request) -> bool:
+    limit, window = ratelimit_setting("CERTIFICATES_VERIFY_RATE_IP", VERIFY_RATE_IP)
+    return not ratelimit_hit(
+        scope="cert-verify-ip", key=client_ip(request) or "", limit=limit, window_seconds=window
+    )
+
+
+def _number_wait(number: str) -> int:
+    """Seconds before ``number`` may be checked again (``0``: now). Only a number with many recent
+    wrong names waits, and then one check per few seconds gets through, whoever makes it."""
+    failures, _window = ratelimit_setting("CERTIFICATES_VERIFY_RATE_NUMBER", VERIFY_RATE_NUMBER)
+    if ratelimit_count(scope="cert-verify-number", key=number) < failures:
+        return 0
+    wait = int(getattr(settings, "CERTIFICATES_VERIFY_NUMBER_WAIT_SECONDS", VERIFY_NUMBER_WAIT_SECONDS))
+    return cooldown_claim(scope="cert-verify-number", key=number, seconds=wait)
+
+
+def _number_failure_record(number: str) -> None:
+    failures, window = ratelimit_setting("CERTIFICATES_VERIFY_RATE_NUMBER", VERIFY_RATE_NUMBER)
+    ratelimit_hit(scope="cert-verify-number", key=number, limit=failures, window_seconds=window)
+
+
+def _refused(request, *, wait_seconds: int = 0):
+    response = render(request, "certificates/rate_limited.html", {"wait_seconds": wait_seconds}, status=429)
+    if wait_seconds:
+        response["Retry-After"] = str(wait_seconds)
     return response
-
-
-def _rate_limited(request, *, number: str = "") -> bool:
-    limit, window = _limit("CERTIFICATES_VERIFY_RATE_IP", (20, 600))
-    if not ratelimit_hit(scope="cert-verify-ip", key=_ip(request), limit=limit, window_seconds=window):
-        return True
-    if number:
-        limit, window = _limit("CERTIFICATES_VERIFY_RATE_NUMBER", (10, 3600))
-        if not ratelimit_hit(scope="cert-verify-number", key=number, limit=limit, window_seconds=window):
-            return True
-    return False
 
 
 def _result(request, certificate, *, form=None, via_qr=False):
@@ -81,23 +113,30 @@ def verify(request):
     form = VerifyForm(request.POST)
     if not form.is_valid():
         return render(request, "certificates/verify.html", {"form": form, "searched": False}, status=400)
-    if _rate_limited(request, number=form.cleaned_data["number"]):
-        return render(request, "certificates/rate_limited.html", status=429)
-    certificate = selectors.certificate_verify(
-        number=form.cleaned_data["number"], name=form.cleaned_data["name"]
-    )
+    number = form.cleaned_data["number"]
+    if _address_limited(request):
+        return _refused(request)
+    wait = _number_wait(number)
+    if wait:
+        return _refused(request, wait_seconds=wait)
+    certificate = selectors.certificate_verify(number=number, name=form.cleaned_data["name"])
+    if certificate is None:
+        _number_failure_record(number)
     return _result(request, certificate, form=form)
 
 
 @never_cache
 @require_GET
 def verify_number(request, number: str):
-    """The QR code's link: the number with its key (no name needed); without the key, the form."""
+    """The QR code's link: the number with its key (no name needed); without the key, the form.
+
+    The right key always verifies (it is the certificate's own, 72 random bits): no limit applies
+    to it. Only a wrong key counts against the address."""
     key = request.GET.get("k", "")
     if not key:
         form = VerifyForm(initial={"number": number[:20]})
         return render(request, "certificates/verify.html", {"form": form, "searched": False})
-    if _rate_limited(request):
-        return render(request, "certificates/rate_limited.html", status=429)
     certificate = selectors.certificate_by_key(number=number, key=key)
+    if certificate is None and _address_limited(request):
+        return _refused(request)
     return _result(request, certificate, via_qr=True)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.admin_audit import AuditedModelAdmin
+from portal.forms import form_errors_apply
 
 from . import selectors
 from .forms import QuestionAdminForm, QuestionImportForm
@@ -108,7 +109,7 @@ class QuestionAdmin(AuditedModelAdmin, admin.ModelAdmin):
             try:
                 result = questions_import(file=form.cleaned_data["file"], actor=request.user)
             except ValidationError as exc:
-                errors = exc.messages
+                form_errors_apply(form, exc)
             else:
                 if result.errors:
                     errors = result.errors

@@ -7,9 +7,13 @@ class ExamsConfig(AppConfig):
     verbose_name = _("Exams")
 
     def ready(self) -> None:
-        from learning.selectors import PIPELINE_STEP_PROVIDERS
+        from learning.selectors.pipeline import PIPELINE_STEP_PROVIDERS
+        from learning.selectors.records import TRAINING_RECORD_SECTIONS
 
-        from .selectors import pipeline_exam_step
+        from .selectors import attempts_training_record, pipeline_exam_step
 
         # The trainee's pipeline (personal centre, enrollment page) links to the exam and practice.
         PIPELINE_STEP_PROVIDERS["exam"] = pipeline_exam_step
+        # The training record (培训档案) lists each exam attempt beside the study.
+        if attempts_training_record not in TRAINING_RECORD_SECTIONS:
+            TRAINING_RECORD_SECTIONS.append(attempts_training_record)

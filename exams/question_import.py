@@ -5,7 +5,6 @@ clean. Rows are matched to the bank by code: an existing code is updated, a new 
 """
 
 import io
-import zipfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -13,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
 from portal.models import User
 from portal.services import audit_record
+from portal.spreadsheets import workbook_rows_read
 from registration.models import CertificateType
 
 from .models import TOPICS, Question, QuestionType
@@ -230,17 +229,20 @@ def _parse_row(number: int, cells: dict, errors: list[str]) -> dict | None:
 
 
 def questions_import(*, file, actor: User | None = None) -> ImportResult:
-    """Validate every row; save all of them (atomically) only if none is bad."""
+    """Validate every row; save all of them (atomically) only if none is bad. A file that is not a
+    readable workbook raises ``ValidationError`` on ``file``; bad rows are listed in the result."""
     result = ImportResult()
+    if hasattr(file, "seek"):
+        file.seek(0)
+    keys = [key for key, _label in COLUMNS]
     try:
-        book = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError):
-        raise ValidationError(_("The file is not an Excel workbook (.xlsx).")) from None
-    sheet = book.worksheets[0]
+        # The header row and MAX_ROWS questions, plus one row to tell "too many".
+        table = workbook_rows_read(file.read(), max_rows=MAX_ROWS + 1, max_columns=len(keys))
+    except ValidationError as exc:
+        raise ValidationError({"file": exc.error_list}) from None
     parsed: list[dict] = []
     seen: dict[str, int] = {}
-    keys = [key for key, _label in COLUMNS]
-    for number, values in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+    for number, values in enumerate(table[1:], start=2):
         if number > MAX_ROWS + 1:
             result.errors.append(_("The file has more than %(max)s rows.") % {"max": MAX_ROWS})
             break
@@ -262,7 +264,6 @@ def questions_import(*, file, actor: User | None = None) -> ImportResult:
             continue
         seen[row["code"]] = number
         parsed.append(row)
-    book.close()
     if not parsed and not result.errors:
         result.errors.append(_("The file has no questions."))
     if result.errors:

@@ -1,4 +1,19 @@
-"""Read-side queries of the exams app: access, templates, attempts, practice and staff statistics."""
+"""Read-side queries of the exams app: access, templates, attempts, practice and staff statistics.
+
+No correct answer while an exam runs. Practice draws from the same bank as
+the papers, so while a user has an exam attempt running (in progress and its time not up, on any
+of their enrollments: one study account may hold several) nothing that shows a correct answer is
+open to them: practice (every mode, GET and POST: :func:`practice_access`) and the review of the
+wrong answers of earlier attempts (:func:`answers_access`). Both reopen when the paper is
+submitted or its time is up (a paper can no longer change then: a late answer or submit is
+graded with what was saved). ``exams.services.practice_answer`` checks again inside its
+transaction, with the user's enrollment rows locked as ``attempt_start`` locks the one it starts,
+so a practice answer sent from a second tab while an attempt starts is either recorded before the
+paper is drawn or refused. Answers learnt before an attempt (practice, an earlier review) are
+study, as the notice intends; the papers therefore keep the one bank rather than a separate exam
+pool (which would halve the bank trainees study from) or per-attempt exclusions (nothing is shown
+during an attempt, so nothing needs excluding).
+"""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -10,6 +25,7 @@ from django.db.models import Avg, Count, F, FloatField, Max, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import (
     Attempt,
@@ -22,6 +38,7 @@ from .models import (
     certificate_q,
     topic_label,
 )
+from .rendering import points_text
 
 # ---------------------------------------------------------------------------------------------
 # Access
@@ -31,6 +48,8 @@ from .models import (
 class ExamAccess:
     allowed: bool
     reason: str = ""
+    # The exam attempt that closes the page (practice, a review) while it runs: the page links to it.
+    attempt: Attempt | None = None
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -38,15 +57,16 @@ class ExamAccess:
 
 def exam_access(enrollment, *, now: datetime | None = None) -> ExamAccess:
     """May the trainee sit the exam of ``enrollment`` now? The study window must allow it
-    (``learning.selectors.enrollment_access_check(action="exam")``) and the study must be complete
-    (``learning.selectors.enrollment_exam_unlocked``)."""
-    from learning import selectors as learning_selectors
+    (``learning.selectors.enrollments.enrollment_access_check(action="exam")``) and the study must
+    be complete (``learning.selectors.study.enrollment_exam_unlocked``)."""
+    from learning.selectors.enrollments import enrollment_access_check
+    from learning.selectors.study import enrollment_exam_unlocked
 
     try:
-        learning_selectors.enrollment_access_check(enrollment=enrollment, action="exam", now=now)
+        enrollment_access_check(enrollment=enrollment, action="exam", now=now)
     except PermissionDenied as exc:
         return ExamAccess(False, str(exc))
-    if not learning_selectors.enrollment_exam_unlocked(enrollment):
+    if not enrollment_exam_unlocked(enrollment):
         return ExamAccess(
             False,
             _("The exam unlocks when every required lesson is complete and the class hours are reached."),
@@ -54,15 +74,44 @@ def exam_access(enrollment, *, now: datetime | None = None) -> ExamAccess:
     return ExamAccess(True)
 
 
+ANSWERS_CLOSED_DURING_EXAM = gettext_lazy(
+    "You have an exam in progress. Practice and the review of earlier answers open again once you "
+    "have submitted the paper or its time is up."
+)
+
+
+def exam_running(*, user_id: int, now: datetime | None = None) -> Attempt | None:
+    """The exam attempt ``user_id`` has running (in progress, time not up) on any of their
+    enrollments, else ``None`` (one query)."""
+    now = now or timezone.now()
+    return (
+        Attempt.objects.filter(
+            enrollment__user_id=user_id, status=AttemptStatus.IN_PROGRESS, deadline__gt=now
+        )
+        .order_by("deadline")
+        .first()
+    )
+
+
+def answers_access(*, user_id: int, now: datetime | None = None) -> ExamAccess:
+    """May pages show ``user_id`` correct answers (practice feedback, the review of an earlier
+    attempt)? Not while they have an exam running: the reason names the attempt to go back to."""
+    running = exam_running(user_id=user_id, now=now)
+    if running is not None:
+        return ExamAccess(False, str(ANSWERS_CLOSED_DURING_EXAM), attempt=running)
+    return ExamAccess(True)
+
+
 def practice_access(enrollment, *, now: datetime | None = None) -> ExamAccess:
-    """Practice is open whenever study is (no unlock needed)."""
-    from learning import selectors as learning_selectors
+    """Practice is open whenever study is (no unlock needed), except while the trainee has an exam
+    running (:func:`answers_access`)."""
+    from learning.selectors.enrollments import enrollment_access_check
 
     try:
-        learning_selectors.enrollment_access_check(enrollment=enrollment, action="study", now=now)
+        enrollment_access_check(enrollment=enrollment, action="study", now=now)
     except PermissionDenied as exc:
         return ExamAccess(False, str(exc))
-    return ExamAccess(True)
+    return answers_access(user_id=enrollment.user_id, now=now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,10 +269,6 @@ def exam_overview(enrollment, *, now: datetime | None = None) -> ExamOverview:
     return overview
 
 
-def attempt_items(attempt: Attempt) -> list[AttemptQuestion]:
-    return list(attempt.items.order_by("position"))
-
-
 def attempts_remaining(attempt: Attempt, *, attempts: list[Attempt] | None = None) -> int:
     """Attempts still allowed in the enrollment of ``attempt`` (after it); ``attempts``: all the
     enrollment's attempts if already loaded (else counted here)."""
@@ -234,6 +279,40 @@ def attempts_remaining(attempt: Attempt, *, attempts: list[Attempt] | None = Non
         else Attempt.objects.filter(enrollment_id=attempt.enrollment_id).count()
     )
     return max(0, allowed - used)
+
+
+def attempts_training_record(enrollments) -> dict[int, list[dict]]:
+    """Each exam attempt as a line of learning's training record (培训档案), for many enrollments in
+    one query: registered in ``learning.selectors.records.TRAINING_RECORD_SECTIONS`` (exams.apps)."""
+    lines: dict[int, list[dict]] = {}
+    attempts = (
+        Attempt.objects.filter(enrollment__in=[enrollment.pk for enrollment in enrollments])
+        .select_related("template")
+        .order_by("enrollment_id", "number")
+    )
+    for attempt in attempts:
+        detail = [_("attempt %(number)s") % {"number": attempt.number}]
+        if attempt.status == AttemptStatus.IN_PROGRESS:
+            detail.append(attempt.get_status_display())
+        else:
+            detail += [
+                _("%(mark)s of %(total)s points")
+                % {"mark": points_text(attempt.score or 0), "total": points_text(attempt.total_points)},
+                f"{_('Pass mark')} {points_text(attempt.pass_mark)}",
+                _("Passed") if attempt.passed else _("Failed"),
+            ]
+        lines.setdefault(attempt.enrollment_id, []).append(
+            {
+                "when": attempt.started_at,
+                "until": attempt.submitted_at,
+                "kind": _("Exam"),
+                "item": attempt.template.name,
+                "detail": " · ".join(str(part) for part in detail),
+                "minutes": None,
+                "credited": None,
+            }
+        )
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

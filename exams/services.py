@@ -1,4 +1,8 @@
-"""Services of the exams app: drawing papers, saving answers, submitting and grading, practice."""
+"""Services of the exams app: drawing papers, saving answers, submitting and grading, practice.
+
+Practice is closed while the trainee has an exam running (the rule and why: ``exams.selectors``);
+:func:`practice_answer` checks it again under the lock :func:`attempt_start` takes.
+"""
 
 import logging
 import random
@@ -7,15 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.models import AuditEntry, User
-from portal.services import audit_record
+from portal.models import User
+from portal.services import audit_record, audit_record_many
 
 from . import selectors
 from .models import (
@@ -117,7 +120,10 @@ def paper_draw(
 
 def attempt_start(*, enrollment, actor: User | None = None, now: datetime | None = None, rng=None) -> Attempt:
     """Start the next attempt of ``enrollment`` (or return the one in progress). Raises
-    ``ValidationError`` with the reason when the exam is locked, passed or out of attempts."""
+    ``ValidationError`` with the reason when the exam is locked, passed or out of attempts.
+
+    The enrollment row stays locked until the attempt is committed: :func:`practice_answer` takes
+    the same lock, so no practice answer is recorded (or shown) once the paper exists."""
     from learning.models import Enrollment
 
     now = now or timezone.now()
@@ -422,27 +428,20 @@ def _grade_locked(
         Attempt.objects.filter(pk=attempts[0].pk).update(**{f: getattr(attempts[0], f) for f in graded})
     else:
         Attempt.objects.bulk_update(attempts, graded)
-    content_type = ContentType.objects.get_for_model(Attempt)
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            created_at=now,
-            actor=actor if actor is not None and actor.pk else None,
-            actor_repr=str(actor)[:120] if actor is not None and actor.pk else "",
-            action="exams.attempt_graded",
-            target_type=content_type,
-            target_id=str(attempt.pk),
-            target_repr=str(attempt)[:200],
-            old_value={"status": AttemptStatus.IN_PROGRESS.value},
-            new_value={
-                "status": AttemptStatus.SUBMITTED.value,
-                "reason": reason,
-                "score": str(attempt.score),
-                "pass_mark": str(attempt.pass_mark),
-                "passed": attempt.passed,
-            },
-            ip_address=ip or None,
-        )
-        for attempt in attempts
+    audit_record_many(
+        actor=actor,
+        action="exams.attempt_graded",
+        targets=attempts,
+        old=lambda attempt: {"status": AttemptStatus.IN_PROGRESS.value},
+        new=lambda attempt: {
+            "status": AttemptStatus.SUBMITTED.value,
+            "reason": reason,
+            "score": str(attempt.score),
+            "pass_mark": str(attempt.pass_mark),
+            "passed": attempt.passed,
+        },
+        ip=ip,
+        created_at=now,
     )
     for attempt in attempts:
         if attempt.passed:
@@ -450,13 +449,11 @@ def _grade_locked(
 
 
 def _mark_enrollment_passed(attempt: Attempt, *, now: datetime, actor: User | None) -> None:
-    from learning import services as learning_services
+    from learning.services.passing import enrollment_mark_passed
 
     try:
         with transaction.atomic():
-            learning_services.enrollment_mark_passed(
-                enrollment=attempt.enrollment, passed_at=now, actor=actor
-            )
+            enrollment_mark_passed(enrollment=attempt.enrollment, passed_at=now, actor=actor)
     except ValidationError as exc:
         # The attempt stays passed; staff see why the enrollment did not move in the log.
         logger.warning("Enrollment %s not marked passed: %s", attempt.enrollment_id, exc)
@@ -484,16 +481,43 @@ class PracticeResult:
     correct: bool
 
 
+class PracticeClosed(PermissionDenied):
+    """Practice refused: the study window is closed or an exam is running (``access`` says why and
+    which attempt)."""
+
+    def __init__(self, access: selectors.ExamAccess):
+        self.access = access
+        super().__init__(access.reason)
+
+
 def practice_answer(
     *, enrollment, question: Question, choices, now: datetime | None = None
 ) -> PracticeResult:
-    """Check a practice answer and update the wrong-answer book (never an exam attempt)."""
+    """Check a practice answer and update the wrong-answer book (never an exam attempt). Raises
+    :class:`PracticeClosed` (nothing recorded) when practice is closed: checked here again with
+    the user's enrollment rows locked, in primary-key order, as :func:`attempt_start` locks the one
+    it starts, so an answer sent while an attempt starts (another tab) is either recorded before
+    that paper is drawn or refused."""
+    from learning.models import Enrollment
+
     now = now or timezone.now()
-    values = _clean_choices(question, choices)
-    if values is None:
-        raise ValidationError(_("Choose an answer first."))
-    correct = values == sorted(question.answer)
     with transaction.atomic():
+        locked = list(
+            Enrollment.objects.select_for_update()
+            .filter(user_id=enrollment.user_id)
+            .only("pk", "user_id", "status", "deadline")
+            .order_by("pk")
+        )
+        current = next((row for row in locked if row.pk == enrollment.pk), None)
+        if current is None:
+            raise Enrollment.DoesNotExist
+        access = selectors.practice_access(current, now=now)
+        if not access:
+            raise PracticeClosed(access)
+        values = _clean_choices(question, choices)
+        if values is None:
+            raise ValidationError(_("Choose an answer first."))
+        correct = values == sorted(question.answer)
         item, _created = PracticeItem.objects.select_for_update().get_or_create(
             enrollment=enrollment, question=question, defaults={"last_answered_at": now}
         )

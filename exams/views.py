@@ -1,11 +1,13 @@
 """The trainee's exam pages: the entry page of an enrollment, the paper (answer sheet, autosave),
-submission, results and practice. The correct answers are only rendered after submission."""
+submission, results and practice. The correct answers are only rendered after submission, and
+never while the trainee has an exam running (practice and earlier reviews closed: the rule lives
+in ``exams.selectors.answers_access``)."""
 
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,19 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.http import client_ip
+
 from . import rendering, selectors, services
 from .models import Attempt, AttemptStatus, QuestionType
 from .question_import import OPTION_LETTERS
 
 
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _enrollment(request, enrollment_id: int):
-    from learning import selectors as learning_selectors
+    from learning.selectors.enrollments import enrollments_for_user
 
-    return get_object_or_404(learning_selectors.enrollments_for_user(user=request.user), pk=enrollment_id)
+    return get_object_or_404(enrollments_for_user(user=request.user), pk=enrollment_id)
 
 
 def _attempt(request, pk: int, *, with_enrollment: bool = True) -> Attempt:
@@ -217,7 +217,7 @@ def attempt_submit(request, pk: int):
     now = timezone.now()
     try:
         attempt = services.attempt_submit(
-            attempt_id=pk, user=request.user, answers=_posted_answers(request), now=now, ip=_ip(request)
+            attempt_id=pk, user=request.user, answers=_posted_answers(request), now=now, ip=client_ip(request)
         )
     except Attempt.DoesNotExist:
         raise Http404 from None
@@ -243,12 +243,16 @@ def attempt_result(request, pk: int):
     attempts = selectors.attempts_for_enrollment(enrollment)  # one query: the count and the open one
     remaining = selectors.attempts_remaining(attempt, attempts=attempts)
     open_attempt = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
-    wrong = []
-    for position, qtype, stem, options, correct, answer, explanation in (
+    review = selectors.answers_access(user_id=request.user.pk, now=now)  # closed while an exam runs
+    missed = (
         attempt.items.filter(is_correct=False)
         .order_by("position")
         .values_list("position", "qtype", "stem", "options", "correct", "answer", "explanation")
-    ):
+        if review
+        else []
+    )
+    wrong = []
+    for position, qtype, stem, options, correct, answer, explanation in missed:
         wrong.append(
             {
                 "position": position,
@@ -275,6 +279,7 @@ def attempt_result(request, pk: int):
             and open_attempt is None
             and bool(selectors.exam_access(enrollment, now=now)),
             "open_attempt": open_attempt,
+            "review": review,
             "wrong": wrong,
             "review_html": rendering.review_html(wrong),
         },
@@ -318,6 +323,11 @@ def practice(request, enrollment_id: int):
             result = services.practice_answer(
                 enrollment=enrollment, question=question, choices=request.POST.getlist("choice")
             )
+        except services.PracticeClosed as exc:  # e.g. an exam started in another tab meanwhile
+            context["access"] = exc.access
+            return render(request, "exams/practice.html", context, status=403)
+        except ObjectDoesNotExist:
+            raise Http404 from None
         except ValidationError as exc:
             error = " ".join(exc.messages)
     else:

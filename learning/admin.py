@@ -14,10 +14,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_actions import bulk_run
 from portal.admin_audit import AuditedModelAdmin
+from portal.forms import form_errors_apply
+from portal.http import client_ip
 from registration.models import Programme
 
-from . import selectors, services
+from . import video
 from .conf import conf
 from .export import export_response
 from .forms import ExtendForm, LessonAdminForm, StaffHoursForm
@@ -28,13 +31,27 @@ from .models import (
     EnrollmentReminder,
     EnrollmentStatus,
     Lesson,
+    LessonKind,
     LessonProgress,
     PipelineDashboard,
     ProgrammeStudyRule,
     RecordSource,
     StudyRecord,
+    VideoStatus,
 )
 from .sanitize import lesson_html
+from .selectors.accounts import account_promise_days, trainee_account_blocker, trainees_account_overdue
+from .selectors.enrollments import enrollment_history
+from .selectors.pipeline import pipeline_counts
+from .selectors.study import (
+    enrollment_exam_unlocked,
+    enrollment_study_overview,
+    hours_display,
+    plan_shortfalls,
+    plans_hours,
+)
+from .services.staff_hours import study_hours_record
+from .services.windows import enrollment_extend
 
 
 class ReminderInline(admin.TabularInline):
@@ -102,7 +119,7 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     @admin.display(description=_("class hours"), ordering="study_ms")
     def study_progress(self, obj: Enrollment) -> str:
         required = obj.programme.hours_for(obj.trainee.training_category)
-        return f"{selectors.hours_display(getattr(obj, 'study_ms', None) or 0)} / {required}"
+        return f"{hours_display(getattr(obj, 'study_ms', None) or 0)} / {required}"
 
     @admin.display(description=_("audit history"))
     def audit_history(self, obj: Enrollment) -> str:
@@ -115,13 +132,13 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
                 entry.actor_repr or "—",
                 entry.reason,
             )
-            for entry in selectors.enrollment_history(obj)
+            for entry in enrollment_history(obj)
         )
         return format_html_join(mark_safe("<br>"), '{} <a href="{}">{}</a> · {} {}', rows) or "—"
 
     @admin.display(description=_("study progress"))
     def progress_detail(self, obj: Enrollment) -> str:
-        overview = selectors.enrollment_study_overview(obj)
+        overview = enrollment_study_overview(obj)
         lines = [
             gettext(
                 "%(done)s of %(required)s class hours; every lesson complete: %(complete)s; "
@@ -131,7 +148,7 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
                 "done": overview.hours_done,
                 "required": overview.required_hours,
                 "complete": gettext("yes") if overview.all_lessons_done else gettext("no"),
-                "unlocked": gettext("yes") if selectors.enrollment_exam_unlocked(obj) else gettext("no"),
+                "unlocked": gettext("yes") if enrollment_exam_unlocked(obj) else gettext("no"),
             }
         ]
         lines += [
@@ -182,25 +199,21 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
         enrollment = get_object_or_404(
             Enrollment.objects.select_related("trainee", "programme", "user"), pk=pk
         )
-        overview = selectors.enrollment_study_overview(enrollment)
+        overview = enrollment_study_overview(enrollment)
         lessons = [row.lesson for row in overview.lessons]
         form = StaffHoursForm(request.POST or None, lessons=lessons, initial={"enrollment": enrollment.pk})
         if request.method == "POST" and form.is_valid():
             try:
-                record = services.study_hours_record(
+                record = study_hours_record(
                     enrollment=enrollment,
                     lesson=form.cleaned_data["lesson"],
                     minutes=form.cleaned_data["minutes"],
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
-                    ip=request.META.get("REMOTE_ADDR"),
+                    ip=client_ip(request),
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                form_errors_apply(form, exc)
             else:
                 self.message_user(
                     request,
@@ -241,28 +254,17 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
         if "apply" in request.POST:
             form = ExtendForm(request.POST)
             if form.is_valid():
-                done, failed = 0, []
-                for enrollment in queryset.select_related("trainee"):
-                    try:
-                        services.enrollment_extend(
-                            enrollment=enrollment,
-                            days=form.cleaned_data["days"],
-                            reason=form.cleaned_data["reason"],
-                            actor=request.user,
-                            ip=request.META.get("REMOTE_ADDR"),
-                        )
-                        done += 1
-                    except (ValidationError, PermissionDenied) as exc:
-                        detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                        failed.append(f"{enrollment.trainee.name}: {detail}")
-                if done:
-                    self.message_user(
-                        request,
-                        gettext("Extended %(count)d study windows.") % {"count": done},
-                        messages.SUCCESS,
-                    )
-                for line in failed:
-                    self.message_user(request, line, messages.ERROR)
+                days, reason, ip = form.cleaned_data["days"], form.cleaned_data["reason"], client_ip(request)
+                bulk_run(
+                    modeladmin=self,
+                    request=request,
+                    objects=queryset.select_related("trainee").order_by("pk"),
+                    call=lambda enrollment: enrollment_extend(
+                        enrollment=enrollment, days=days, reason=reason, actor=request.user, ip=ip
+                    ),
+                    done_message=gettext("Study windows extended (%(count)s): %(names)s"),
+                    label=lambda enrollment: enrollment.trainee.name,
+                )
                 return None
         else:
             form = ExtendForm()
@@ -277,8 +279,9 @@ class EnrollmentAdmin(AuditedModelAdmin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/learning/enrollment/extend.html", context)
 
 
-# Later issues add sections to the dashboard (invoices late, certificates late): a callable
-# ``(request) -> {"title": ..., "template": ..., **context}`` appended here from their AppConfig.ready.
+# The dashboard's sections below the pipeline (learning: people the notices did not reach;
+# certificates: certificates to mail): a callable ``(request) -> {"title": ..., "template": ...,
+# **context}`` appended here from the app's AppConfig.ready.
 DASHBOARD_SECTIONS: list[Callable] = []
 
 
@@ -317,18 +320,18 @@ class PipelineDashboardAdmin(AuditedModelAdmin, admin.ModelAdmin):
             programme_id = int(request.GET.get("programme") or 0) or None
         except ValueError:
             programme_id = None
-        promise = selectors.account_promise_days()
+        promise = account_promise_days()
         at_risk_days = conf("LEARNING_ACCOUNT_AT_RISK_DAYS")
 
         def listing(days):
-            queryset = selectors.trainees_account_overdue(days=days, now=now)
+            queryset = trainees_account_overdue(days=days, now=now)
             if programme_id:
                 queryset = queryset.filter(programme_id=programme_id)
             return [
                 {
                     "trainee": trainee,
                     "waiting_days": (now - trainee.paid_at).days,
-                    "blocker": selectors.trainee_account_blocker(trainee),
+                    "blocker": trainee_account_blocker(trainee),
                     "url": _trainee_admin_url(trainee.pk),
                 }
                 for trainee in queryset[:200]
@@ -343,7 +346,7 @@ class PipelineDashboardAdmin(AuditedModelAdmin, admin.ModelAdmin):
             "opts": self.model._meta,
             "programmes": programmes,
             "programme_id": programme_id,
-            "counts": selectors.pipeline_counts(programme_id=programme_id),
+            "counts": pipeline_counts(programme_id=programme_id),
             "late": late,
             "at_risk": at_risk,
             "promise_days": promise,
@@ -394,25 +397,77 @@ class CourseAdmin(AuditedModelAdmin, admin.ModelAdmin):
 @admin.register(Lesson)
 class LessonAdmin(AuditedModelAdmin, admin.ModelAdmin):
     form = LessonAdminForm
-    list_display = ("title", "course", "order", "kind", "class_hours", "is_active")
-    list_filter = ("kind", "is_active", "course")
+    list_display = ("title", "course", "order", "kind", "class_hours", "video_state", "is_active")
+    list_filter = ("kind", "video_status", "is_active", "course")
     search_fields = ("title", "code", "course__title")
     list_select_related = ("course",)
     fieldsets = [
         (None, {"fields": ("course", "code", "order", "title", "kind", "class_hours", "is_active")}),
-        (_("Video"), {"fields": ("video", "video_duration_seconds")}),
+        (_("Video"), {"fields": ("video", "video_report", "video_duration_seconds")}),
         (_("Document"), {"fields": ("document",)}),
         (_("Text"), {"fields": ("body_html", "preview")}),
     ]
-    readonly_fields = ("preview",)
+    readonly_fields = ("preview", "video_report", "video_duration_seconds")
+    actions = ["video_process_again"]
 
     @admin.display(description=_("preview (as trainees see it)"))
     def preview(self, obj) -> str:
         return lesson_html(obj.body_html) if obj and obj.body_html else "—"
 
+    @admin.display(description=_("video processing"), ordering="video_status")
+    def video_state(self, obj) -> str:
+        if obj is None or obj.kind != LessonKind.VIDEO or not obj.video:
+            return "—"
+        if not obj.video_status:
+            return gettext("Not processed (played as uploaded)")
+        if obj.video_status == VideoStatus.FAILED:
+            return format_html(
+                "{}: {}", obj.get_video_status_display(), video.video_error_message(obj.video_error)
+            )
+        return obj.get_video_status_display()
+
+    @admin.display(description=_("video processing"))
+    def video_report(self, obj) -> str:
+        """The state, a failure's reason and what ffmpeg said, when it was processed."""
+        state = self.video_state(obj)
+        if obj is None or state == "—":
+            return state
+        lines = [state]
+        if obj.video_processed_at:
+            when = formats.date_format(timezone.localtime(obj.video_processed_at), "SHORT_DATETIME_FORMAT")
+            lines.append(gettext("Processed at %(when)s") % {"when": when})
+        if obj.video_error_detail:
+            lines.append(format_html("<code>{}</code>", obj.video_error_detail[-500:]))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    def save_model(self, request, obj, form, change):
+        """A new video upload is converted for phones by a task (learning/video.py)."""
+        with self._audit_atomic():
+            super().save_model(request, obj, form, change)
+            if "video" in form.changed_data and obj.video and obj.kind == LessonKind.VIDEO:
+                video.lesson_video_submit(lesson=obj, actor=request.user, ip=client_ip(request))
+                self.message_user(
+                    request,
+                    gettext(
+                        "The video is being converted for phones; trainees see “processing” until it is ready."
+                    ),
+                    messages.INFO,
+                )
+
+    @admin.action(description=_("Process the videos again"), permissions=["change"])
+    def video_process_again(self, request, queryset):
+        lessons = list(queryset.filter(kind=LessonKind.VIDEO).exclude(video=""))
+        for lesson in lessons:
+            video.lesson_video_submit(lesson=lesson, actor=request.user, ip=client_ip(request))
+        self.message_user(
+            request,
+            gettext("Videos to be processed again: %(count)s.") % {"count": len(lessons)},
+            messages.SUCCESS if lessons else messages.WARNING,
+        )
+
 
 def _warn_shortfalls(request) -> None:
-    for row in selectors.plan_shortfalls():
+    for row in plan_shortfalls():
         if row["plan"] is None:
             messages.warning(
                 request, gettext("There is no course plan for %(plan)s.") % {"plan": row["label"]}
@@ -449,8 +504,8 @@ class CoursePlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def plan_hours(self, obj):
         hours = getattr(self, "_hours", None)
         if hours is None:
-            hours = self._hours = selectors.plans_hours()
-        return selectors.hours_display(hours.get((obj.certificate_type, obj.training_category), 0))
+            hours = self._hours = plans_hours()
+        return hours_display(hours.get((obj.certificate_type, obj.training_category), 0))
 
     def changelist_view(self, request, extra_context=None):
         self._hours = None
@@ -537,7 +592,7 @@ class LessonProgressInline(admin.TabularInline):
 
     @admin.display(description=_("class hours done"))
     def hours_done(self, obj):
-        return f"{selectors.hours_display(obj.credited_ms)} / {obj.lesson.class_hours}"
+        return f"{hours_display(obj.credited_ms)} / {obj.lesson.class_hours}"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

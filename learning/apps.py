@@ -16,6 +16,15 @@ class LearningConfig(AppConfig):
         trainee_paid.connect(trainee_paid_open_account, dispatch_uid="learning.trainee_paid_open_account")
         user_logged_out.connect(user_logged_out_end_study, dispatch_uid="learning.user_logged_out_end_study")
 
-        from .selectors import PIPELINE_STEP_PROVIDERS, study_pipeline_step
+        from .selectors.pipeline import PIPELINE_STEP_PROVIDERS
+        from .selectors.study import study_pipeline_step
 
         PIPELINE_STEP_PROVIDERS.setdefault("study", study_pipeline_step)
+
+        # The staff dashboard lists who could not be reached (SMS failed and no e-mail).
+        from portal.messaging.selectors import dashboard_section as unreachable_section
+
+        from .admin import DASHBOARD_SECTIONS
+
+        if unreachable_section not in DASHBOARD_SECTIONS:
+            DASHBOARD_SECTIONS.insert(0, unreachable_section)

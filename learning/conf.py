@@ -45,6 +45,21 @@ DEFAULTS.update(
     }
 )
 
+DEFAULTS.update(
+    {
+        # Lesson videos (learning/video.py): ffprobe / ffmpeg commands, the largest picture (the
+        # longer side × the shorter side), the x264 quality (CRF) and preset, the audio bitrate.
+        "LEARNING_VIDEO_FFPROBE": "ffprobe",
+        "LEARNING_VIDEO_FFMPEG": "ffmpeg",
+        "LEARNING_VIDEO_MAX_SIZE": (1280, 720),
+        "LEARNING_VIDEO_CRF": 26,
+        "LEARNING_VIDEO_PRESET": "veryfast",
+        "LEARNING_VIDEO_AUDIO_BITRATE": "96k",
+        # Converting one video may take this long (seconds); the task's own limit is a little longer.
+        "LEARNING_VIDEO_TIMEOUT_SECONDS": 3 * 3600,
+    }
+)
+
 
 def conf(name: str):
     return getattr(settings, name, DEFAULTS[name])

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from portal.models import User
 from registration.models import Application, Programme, Trainee, TraineeStatus
-from registration.services import trainee_set_id_number
+from registration.services.personal_data import trainee_set_id_number
 
-from . import selectors, services
 from .models import Course, CoursePlan, Lesson, LessonKind
+from .selectors.accounts import trainees_awaiting_account
+from .services.accounts import account_open
 
 DEMO_MOBILE = "13700000001"
 DEMO_PASSWORD = "demo-trainee-2026"
@@ -104,9 +105,9 @@ def load(*, stdout) -> None:
     courses, lessons, plans = content_load()
     stdout.write(f"Learning demo: {courses} course(s), {lessons} lesson(s), {plans} course plan(s) loaded.")
     opened = 0
-    for trainee_id in selectors.trainees_awaiting_account().values_list("pk", flat=True):
+    for trainee_id in trainees_awaiting_account().values_list("pk", flat=True):
         try:
-            services.account_open(trainee_id=trainee_id)
+            account_open(trainee_id=trainee_id)
             opened += 1
         except ValidationError:
             pass
@@ -119,7 +120,7 @@ def load(*, stdout) -> None:
             with transaction.atomic():
                 trainee = _demo_trainee(programme)
                 if trainee.status == TraineeStatus.APPROVED and trainee.paid_at:
-                    services.account_open(trainee_id=trainee.pk)
+                    account_open(trainee_id=trainee.pk)
         except (ValidationError, ValueError, TypeError) as exc:  # registration's model may have moved on
             stdout.write(f"Learning demo: could not create the demo trainee ({exc}).")
     user = User.objects.filter(mobile=DEMO_MOBILE).first()

@@ -1,6 +1,5 @@
 """The training record (培训档案) as Excel or CSV, for one or many enrollments."""
 
-import csv
 import io
 
 from django.http import HttpResponse
@@ -9,7 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from openpyxl import Workbook
 
-from . import selectors
+from portal.spreadsheets import csv_writer, sheet_row_append
+
+from .selectors.records import training_records
 
 
 def _headers() -> list[str]:
@@ -33,9 +34,16 @@ def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+def _credited(credited: bool | None) -> str:
+    """Whether a line's study time counts; empty for a line without time (an exam attempt)."""
+    if credited is None:
+        return ""
+    return _("yes") if credited else _("no")
+
+
 def record_rows(enrollments) -> list[list]:
     rows = []
-    for enrollment, lines in selectors.training_records(enrollments):
+    for enrollment, lines in training_records(enrollments):
         trainee = enrollment.trainee
         head = [
             trainee.name,
@@ -53,7 +61,7 @@ def record_rows(enrollments) -> list[list]:
                     line.get("kind", ""),
                     line.get("item", ""),
                     float(line["minutes"]) if line.get("minutes") is not None else "",
-                    _("yes") if line.get("credited", True) else _("no"),
+                    _credited(line.get("credited", True)),
                     line.get("detail", ""),
                 ]
             )
@@ -66,7 +74,7 @@ def export_response(enrollments, *, fmt: str = "xlsx") -> HttpResponse:
     if fmt == "csv":
         buffer = io.StringIO()
         buffer.write("\ufeff")  # Excel opens UTF-8 CSV with a BOM correctly
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(_headers())
         writer.writerows(rows)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -75,9 +83,9 @@ def export_response(enrollments, *, fmt: str = "xlsx") -> HttpResponse:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Training record")[:31]
-    sheet.append(_headers())
+    sheet_row_append(sheet, _headers())
     for row in rows:
-        sheet.append(row)
+        sheet_row_append(sheet, row)
     for column, width in zip("ABCDEFGHIJKL", (12, 13, 24, 14, 12, 20, 20, 18, 40, 9, 8, 40), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"

@@ -92,14 +92,19 @@ class LessonAdminForm(forms.ModelForm):
             "kind",
             "class_hours",
             "video",
-            "video_duration_seconds",
             "document",
             "body_html",
             "is_active",
         ]
 
     def clean_video(self):
-        return self._size_checked("video", LESSON_VIDEO_MAX_BYTES)
+        upload = self._size_checked("video", LESSON_VIDEO_MAX_BYTES)
+        if upload and hasattr(upload, "content_type"):
+            # The processing task probes it again; refusing here tells staff at once.
+            from .video import upload_probe
+
+            upload_probe(upload)
+        return upload
 
     def clean_document(self):
         return self._size_checked("document", LESSON_DOCUMENT_MAX_BYTES)
@@ -120,10 +125,8 @@ class LessonAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         kind = self._value(data, "kind")
-        if kind == "video" and not self._value(data, "video"):
+        if kind == "video" and not self._value(data, "video") and "video" not in self.errors:
             self._error("video", _("Upload the video file of a video lesson."))
-        if kind == "video" and not self._value(data, "video_duration_seconds"):
-            self._error("video_duration_seconds", _("Enter the length of the video in seconds."))
         if kind == "document":
             document = self._value(data, "document")
             if not document:

@@ -2,9 +2,9 @@
 
 The log-in account itself is ``portal.User`` (login = the trainee's own mobile number). The
 enrollment carries the study window (``deadline`` = opening + the programme's
-``study_window_days``, stored so that staff can extend it) and the lifecycle status. Later apps
-(study, exam, certificates) read :func:`learning.selectors.enrollment_access` before letting the
-trainee in.
+``study_window_days``, stored so that staff can extend it) and the lifecycle status. The study
+pages, exams and certificates read :func:`learning.selectors.enrollments.enrollment_access` before
+letting the trainee in.
 """
 
 import uuid
@@ -27,8 +27,7 @@ class EnrollmentStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired (void)")
 
 
-# Statuses the expiry job voids once the deadline passes (later issues add study / exam states
-# here). The partial index on ``Enrollment.deadline`` covers exactly these rows: adding a status
+# Statuses the expiry job voids once the deadline passes (a passed enrollment is never voided). The partial index on ``Enrollment.deadline`` covers exactly these rows: adding a status
 # changes its condition, and ``makemigrations`` writes the migration that rebuilds it.
 EXPIRABLE_STATUSES = [EnrollmentStatus.ACTIVE]
 
@@ -189,9 +188,9 @@ def lesson_upload_to(instance, filename: str) -> str:
 
 def lesson_storage():
     """Lesson files are only served through the (ranged, permission-checked) lesson views."""
-    from django.core.files.storage import storages
+    from portal.storage import private_storage
 
-    return storages["private"]
+    return private_storage()
 
 
 class Course(models.Model):
@@ -216,6 +215,16 @@ class LessonKind(models.TextChoices):
     HTML = "html", _("Text page")
 
 
+class VideoStatus(models.TextChoices):
+    """Where a lesson video stands (learning/video.py). Blank: not processed (a video stored before
+    processing existed, or made in code), played as stored."""
+
+    PENDING = "pending", pgettext_lazy("video status", "Waiting to be processed")
+    PROCESSING = "processing", pgettext_lazy("video status", "Processing")
+    READY = "ready", pgettext_lazy("video status", "Ready")
+    FAILED = "failed", pgettext_lazy("video status", "Failed")
+
+
 class Lesson(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), related_name="lessons", on_delete=models.CASCADE
@@ -233,6 +242,26 @@ class Lesson(models.Model):
     )
     video = models.FileField(_("video file"), storage=lesson_storage, upload_to=lesson_upload_to, blank=True)
     video_duration_seconds = models.PositiveIntegerField(_("video duration (seconds)"), null=True, blank=True)
+    # Made from ``video`` by learning/video.py: what trainees play, its poster and the processing state.
+    video_status = models.CharField(
+        _("video processing"), max_length=12, choices=VideoStatus.choices, blank=True, default=""
+    )
+    video_mp4 = models.FileField(
+        _("video for phones (MP4)"),
+        storage=lesson_storage,
+        upload_to=lesson_upload_to,
+        blank=True,
+        editable=False,
+    )
+    video_poster = models.FileField(
+        _("video poster"), storage=lesson_storage, upload_to=lesson_upload_to, blank=True, editable=False
+    )
+    video_error = models.CharField(_("video error"), max_length=30, blank=True, editable=False)
+    video_error_detail = models.TextField(_("video error detail"), blank=True, editable=False)
+    # The stored name of the upload the state above belongs to, and when a worker took it.
+    video_source = models.CharField(max_length=255, blank=True, editable=False)
+    video_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    video_processed_at = models.DateTimeField(_("video processed at"), null=True, blank=True, editable=False)
     document = models.FileField(
         _("PDF document"), storage=lesson_storage, upload_to=lesson_upload_to, blank=True
     )
@@ -254,6 +283,20 @@ class Lesson(models.Model):
     @property
     def required_ms(self) -> int:
         return hours_to_ms(self.class_hours)
+
+    @property
+    def video_playable(self) -> bool:
+        """Trainees may play the video: processed, or stored before processing existed."""
+        if self.video_status == VideoStatus.READY:
+            return bool(self.video_mp4)
+        return self.video_status == "" and bool(self.video)
+
+    @property
+    def video_file(self):
+        """The file trainees play: the processed MP4 (the stored upload only while unprocessed)."""
+        if not self.video_playable:
+            return None
+        return self.video_mp4 if self.video_status == VideoStatus.READY else self.video
 
 
 class CoursePlan(models.Model):

@@ -10,7 +10,7 @@ def trainee_paid_open_account(sender, *, trainee_id: int, **kwargs) -> None:
 
 def user_logged_out_end_study(sender, *, user, **kwargs) -> None:
     """``user_logged_out``: the user's study sessions stop being credited."""
-    from .services import study_sessions_end
+    from .services.study import study_sessions_end
 
     if user is not None:
         study_sessions_end(user=user)

@@ -5,8 +5,8 @@ Finished means: the enrollment passed (``passed_at``) or expired (``expired_at``
 registration never got an enrollment and has not moved since (``status_changed_at``, and
 ``paid_at`` if paid): rejected, withdrawn, or approved and never paid.
 Learning runs the job because it is the first app that knows all of this; each app purges its
-own data: ``payments.services.payments_purge_personal_data`` (payment screenshots, payer mobile,
-invoice e-mail), ``registration.services.trainees_purge_personal_data`` (ID number, mobile,
+own data: ``payments.services.retention.payments_purge_personal_data`` (payment screenshots, payer mobile,
+invoice e-mail), ``registration.services.retention.trainees_purge_personal_data`` (ID number, mobile,
 addresses, work history, photo and ID card copies; name and masked ID number stay for certificate
 checks) and ``applications_purge_contact_data`` (an application's contact and mailing details once
 all its trainees are purged), learning the study accounts (``study_accounts_purge``), and the later
@@ -26,18 +26,19 @@ from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, LPad
 from django.utils import timezone
 
-from payments.services import payments_purge_personal_data
+from payments.services.retention import payments_purge_personal_data
 from portal.models import User
 from portal.services import audit_record, audit_values_redact
 from registration.models import Trainee
-from registration.services import applications_purge_contact_data, trainees_purge_personal_data
+from registration.services.retention import applications_purge_contact_data, trainees_purge_personal_data
 
 from .models import Enrollment, EnrollmentStatus
 
 BATCH_SIZE = 500
 PURGE_REASON = "retention"
 ACCOUNTS_PURGE_ACTION = "user.study_accounts_purged"
-#: Later apps' purges, called in the same transaction with the ids of the trainees purged now.
+#: The purges of the apps further along the pipeline (certificates: the mailing details), registered
+#: from their AppConfig.ready and called in the same transaction with the ids of the trainees purged now.
 RETENTION_PURGERS: list[Callable[..., object]] = []
 
 

@@ -21,41 +21,46 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.files import private_file_response
+from portal.forms import form_errors_apply
+from portal.http import client_ip
+from portal.ratelimit import ratelimit_hit
 from portal.selectors import association_get
 
-from . import selectors, services
 from .conf import conf
 from .forms import ActivationPasswordForm, CodePasswordForm, MobileForm
-from .media import ranged_file_response
 from .models import LessonKind, class_hour_ms
-from .ratelimit import ratelimit_hit
 from .sanitize import lesson_html
+from .selectors.accounts import access_code_by_link
+from .selectors.enrollments import enrollment_access, enrollment_days_left, enrollments_for_user
+from .selectors.pipeline import enrollment_pipeline, enrollments_pipeline_prefetch
+from .selectors.study import enrollment_lesson, enrollment_study_overview, enrollment_study_overviews
+from .services.accounts import access_code_request, password_set_by_code, password_set_by_link
+from .services.study import StudyResult, presence_confirm, study_heartbeat, study_start
 
 SESSION_MOBILE = "learning_code_mobile"
+# The services' field names on the password forms.
+PASSWORD_FIELDS = {"password": "new_password1"}
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or ""
-
-
-def _limited(scope: str, key: str, setting: str) -> bool:
+def _limited(scope: str, key: str | None, setting: str) -> bool:
     limit, window = conf(setting)
-    return not ratelimit_hit(scope=scope, key=key, limit=limit, window_seconds=window)
+    return not ratelimit_hit(scope=scope, key=key or "", limit=limit, window_seconds=window)
 
 
 def _rows(enrollments, now):
-    overviews = selectors.enrollment_study_overviews(enrollments)
+    overviews = enrollment_study_overviews(enrollments)
     for enrollment in enrollments:
         # Read by the "study" pipeline step (learning.apps).
         enrollment._study_overview = overviews[enrollment.pk]
-    selectors.enrollments_pipeline_prefetch(enrollments)
+    enrollments_pipeline_prefetch(enrollments)
     return [
         {
             "enrollment": enrollment,
-            "access": selectors.enrollment_access(enrollment, now=now),
-            "days_left": selectors.enrollment_days_left(enrollment, now=now),
-            "steps": selectors.enrollment_pipeline(enrollment, now=now),
+            "access": enrollment_access(enrollment, now=now),
+            "days_left": enrollment_days_left(enrollment, now=now),
+            "steps": enrollment_pipeline(enrollment, now=now),
         }
         for enrollment in enrollments
     ]
@@ -65,14 +70,14 @@ def _rows(enrollments, now):
 def centre(request):
     """个人中心 with 我的项目: every enrollment and where it is along the pipeline."""
     now = timezone.now()
-    rows = _rows(list(selectors.enrollments_for_user(user=request.user)), now)
+    rows = _rows(list(enrollments_for_user(user=request.user)), now)
     return render(request, "learning/centre.html", {"rows": rows, "contact": association_get()})
 
 
 @login_required
 def enrollment_detail(request, pk: int):
     now = timezone.now()
-    enrollment = get_object_or_404(selectors.enrollments_for_user(user=request.user), pk=pk)
+    enrollment = get_object_or_404(enrollments_for_user(user=request.user), pk=pk)
     (row,) = _rows([enrollment], now)
     context = {"row": row, "contact": association_get(), "study": enrollment._study_overview}
     return render(request, "learning/enrollment_detail.html", context)
@@ -89,19 +94,19 @@ def _login_and_go(request, user):
 @require_http_methods(["GET", "POST"])
 def activate(request, token: str):
     """The one-time link from the account message: set one's own password."""
-    if request.method == "POST" and _limited("link", _ip(request), "LEARNING_RATE_VERIFY_IP"):
+    if request.method == "POST" and _limited("link", client_ip(request), "LEARNING_RATE_VERIFY_IP"):
         return render(request, "learning/rate_limited.html", status=429)
-    access = selectors.access_code_by_link(token=token)
+    access = access_code_by_link(token=token)
     if access is None:
         return render(request, "learning/link_invalid.html", status=410)
     form = ActivationPasswordForm(access.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.password_set_by_link(
-                token=token, password=form.cleaned_data["new_password1"], ip=_ip(request) or None
+            user = password_set_by_link(
+                token=token, password=form.cleaned_data["new_password1"], ip=client_ip(request)
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_errors_apply(form, exc, field_map=PASSWORD_FIELDS)
         else:
             return _login_and_go(request, user)
     return render(request, "learning/activate.html", {"form": form, "account": access.user})
@@ -114,11 +119,11 @@ def code_request(request):
     form = MobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
-        if _limited("code-request-ip", _ip(request), "LEARNING_RATE_CODE_REQUEST_IP") or _limited(
+        if _limited("code-request-ip", client_ip(request), "LEARNING_RATE_CODE_REQUEST_IP") or _limited(
             "code-request-mobile", mobile, "LEARNING_RATE_CODE_REQUEST_MOBILE"
         ):
             return render(request, "learning/rate_limited.html", status=429)
-        services.access_code_request(mobile=mobile, ip=_ip(request) or None)
+        access_code_request(mobile=mobile, ip=client_ip(request))
         request.session[SESSION_MOBILE] = mobile
         messages.info(
             request,
@@ -139,21 +144,21 @@ def code_confirm(request):
     """Enter mobile number, the code and a new password."""
     form = CodePasswordForm(request.POST or None, initial={"mobile": request.session.get(SESSION_MOBILE, "")})
     if request.method == "POST":
-        if _limited("verify-ip", _ip(request), "LEARNING_RATE_VERIFY_IP"):
+        if _limited("verify-ip", client_ip(request), "LEARNING_RATE_VERIFY_IP"):
             return render(request, "learning/rate_limited.html", status=429)
         if form.is_valid():
             mobile = form.cleaned_data["mobile"]
             if _limited("verify-mobile", mobile, "LEARNING_RATE_CODE_VERIFY_MOBILE"):
                 return render(request, "learning/rate_limited.html", status=429)
             try:
-                user = services.password_set_by_code(
+                user = password_set_by_code(
                     mobile=mobile,
                     code=form.cleaned_data["code"],
                     password=form.cleaned_data["new_password1"],
-                    ip=_ip(request) or None,
+                    ip=client_ip(request),
                 )
             except ValidationError as exc:
-                form.add_error("code" if getattr(exc, "code", "") == "code_invalid" else "new_password1", exc)
+                form_errors_apply(form, exc, field_map=PASSWORD_FIELDS)
             else:
                 request.session.pop(SESSION_MOBILE, None)
                 return _login_and_go(request, user)
@@ -165,12 +170,12 @@ def code_confirm(request):
 
 
 def _own_enrollment(request, pk: int):
-    return get_object_or_404(selectors.enrollments_for_user(user=request.user), pk=pk)
+    return get_object_or_404(enrollments_for_user(user=request.user), pk=pk)
 
 
 def _own_lesson(request, pk: int, lesson_pk: int):
     enrollment = _own_enrollment(request, pk)
-    lesson = selectors.enrollment_lesson(enrollment, lesson_pk)
+    lesson = enrollment_lesson(enrollment, lesson_pk)
     if lesson is None:
         raise Http404
     return enrollment, lesson
@@ -200,8 +205,8 @@ def _json_body(request) -> dict | None:
 @login_required
 def lesson_page(request, pk: int, lesson_pk: int):
     enrollment, lesson = _own_lesson(request, pk, lesson_pk)
-    access = selectors.enrollment_access(enrollment)
-    overview = selectors.enrollment_study_overview(enrollment)
+    access = enrollment_access(enrollment)
+    overview = enrollment_study_overview(enrollment)
     rows = overview.lessons
     index = next((i for i, row in enumerate(rows) if row.lesson.pk == lesson.pk), None)
     row = rows[index] if index is not None else None
@@ -214,6 +219,8 @@ def lesson_page(request, pk: int, lesson_pk: int):
         "previous": rows[index - 1] if index else None,
         "next": rows[index + 1] if index is not None and index + 1 < len(rows) else None,
         "body": lesson_html(lesson.body_html) if lesson.kind == LessonKind.HTML else "",
+        # A video still being processed: no player, no study session (nothing to credit yet).
+        "video_waiting": lesson.kind == LessonKind.VIDEO and bool(lesson.video) and not lesson.video_playable,
         "interval": conf("LEARNING_HEARTBEAT_SECONDS"),
         "idle": conf("LEARNING_IDLE_SECONDS"),
         "contact": association_get(),
@@ -228,7 +235,7 @@ def lesson_start(request, pk: int, lesson_pk: int):
     """Start (or take over) the live study session on this lesson."""
     enrollment, lesson = _own_lesson(request, pk, lesson_pk)
     try:
-        state = services.study_start(
+        state = study_start(
             enrollment=enrollment,
             lesson=lesson,
             session_key=request.session.session_key or "",
@@ -285,11 +292,11 @@ def _non_finite(value, depth: int = 0) -> bool:
 @require_POST
 def heartbeat(request):
     """JSON ``{token, seq, state: active|idle|hidden, played: [[from, to], ...]}``. The server decides
-    what is credited (learning.services.study_heartbeat). Authenticated by the login session that
+    what is credited (learning.services.study.study_heartbeat). Authenticated by the login session that
     opened the study session (its cookie), without loading the session row: see the service."""
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
     if not session_key:
-        return JsonResponse(services.StudyResult(ok=False, code="login").as_json(), status=403)
+        return JsonResponse(StudyResult(ok=False, code="login").as_json(), status=403)
     data = _json_body(request)
     token = _token(data.get("token")) if data else None
     try:
@@ -304,7 +311,7 @@ def heartbeat(request):
         or _non_finite(data.get("played"))
     ):
         return JsonResponse({"ok": False, "code": "bad_request", "message": _("Bad heartbeat.")}, status=400)
-    result = services.study_heartbeat(
+    result = study_heartbeat(
         session_key=session_key, token=token, seq=seq, client_state=client_state, played=data.get("played")
     )
     status = 200 if result.ok else (403 if result.code in ("closed", "login") else 409)
@@ -324,7 +331,7 @@ def presence(request):
         check = 0
     if token is None or not 1 <= check < 2**31:
         return JsonResponse({"ok": False, "code": "bad_request", "message": _("Bad request.")}, status=400)
-    result = services.presence_confirm(user_id=request.user.pk, token=token, check=check)
+    result = presence_confirm(user_id=request.user.pk, token=token, check=check)
     status = 200 if result.ok or result.code == "missed" else 409
     return JsonResponse(result.as_json(), status=status)
 
@@ -333,14 +340,22 @@ def presence(request):
 @xframe_options_sameorigin
 @csp_replace({"frame-ancestors": ["'self'"]})
 def lesson_media(request, pk: int, lesson_pk: int, kind: str):
-    """The lesson's video or PDF, with range requests; only for the trainee whose plan has it."""
+    """The lesson's video (its phone version), poster or PDF, with range requests; only for the trainee
+    whose plan has it."""
     enrollment, lesson = _own_lesson(request, pk, lesson_pk)
-    if not selectors.enrollment_access(enrollment).can_study and enrollment.status != "passed":
+    if not enrollment_access(enrollment).can_study and enrollment.status != "passed":
         raise Http404
-    field = lesson.video if kind == "video" else lesson.document if kind == "document" else None
+    # Videos: the phone version once processed (nothing while processing); its poster image.
+    field = {
+        "video": lesson.video_file,
+        "poster": lesson.video_poster if lesson.video_playable else None,
+        "document": lesson.document,
+    }.get(kind)
     if not field:
         raise Http404
-    content_type = (
-        "application/pdf" if kind == "document" else mimetypes.guess_type(field.name)[0] or "video/mp4"
+    content_type = {"document": "application/pdf", "poster": "image/jpeg"}.get(kind) or (
+        mimetypes.guess_type(field.name)[0] or "video/mp4"
     )
-    return ranged_file_response(request, field, content_type=content_type)
+    return private_file_response(
+        request, field, content_type=content_type, cache_control="private, max-age=3600"
+    )

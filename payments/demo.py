@@ -1,11 +1,11 @@
-"""Demo data of payments: the fictional collection account with a generated QR code, the holiday
-table rows for a year the calendar package does not cover, and one reported transfer.
+"""Demo data of payments: the fictional collection account with a generated QR code and one
+reported transfer.
 
 Everything is fictional (the QR code encodes an example.org address). Safe to run again.
 """
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import qrcode
 from django.core.files.base import ContentFile
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from registration.models import Application, TraineeStatus
 
-from .models import Holiday, Invoice, Payment, PaymentSettings
+from .models import Invoice, Payment, PaymentSettings
 
 QR_TEXT = "https://pay.example.org/collect/demo-safety-training"
 
@@ -22,10 +22,6 @@ QR_INSTRUCTIONS = (
     "付款后请在本页“报告付款”中填写交易单号，财务核对后确认。"
 )
 TRANSFER_INSTRUCTIONS = "对公转账时，请在银行摘要（用途）栏备注学员姓名。发票在缴费确认后 5 个工作日内开具。"
-
-# 2027 is not in chinesecalendar 1.11 yet: New Year's Day is certain; staff add the rest when the
-# State Council publishes the 2027 schedule.
-HOLIDAYS = [(date(2027, 1, 1), "元旦", False)]
 
 
 def _qr_png() -> ContentFile:
@@ -49,8 +45,6 @@ def load(*, stdout) -> None:
         settings_row.save()
     elif not settings_row.qr_image:
         settings_row.qr_image.save("demo-qr.png", _qr_png(), save=True)
-    for day, name, is_workday in HOLIDAYS:
-        Holiday.objects.get_or_create(date=day, defaults={"name": name, "is_workday": is_workday})
 
     # A reported (unconfirmed) transfer for the first demo application with approved trainees.
     application = (

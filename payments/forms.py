@@ -1,4 +1,4 @@
-"""Forms: the payer's report, and finance's reasons, statement upload, line resolution, invoice issue."""
+"""Forms: the payer's report, collection settings, statement upload, line resolution, invoice, report period."""
 
 from decimal import Decimal
 
@@ -6,11 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 
-from portal.uploads import upload_size_check
+from portal.uploads import image_upload_check
 from portal.validators import mobile_validate
 
-from . import services
 from .models import Channel, PaymentSettings, StatementSource
+from .services.payments import screenshot_clean
 
 
 class TraineeChoiceField(forms.ModelMultipleChoiceField):
@@ -79,14 +79,6 @@ class PaymentReportForm(forms.Form):
     def clean_payer_mobile(self) -> str:
         return mobile_validate(self.cleaned_data["payer_mobile"])
 
-    def clean_transaction_no(self) -> str:
-        from .models import Payment
-
-        number = self.cleaned_data["transaction_no"].strip()
-        if Payment.objects.filter(transaction_no=number).exists():
-            raise forms.ValidationError(_("This transaction number has already been reported."))
-        return number
-
     def clean_invoice_tax_id(self) -> str:
         value = self.cleaned_data["invoice_tax_id"].strip().upper()
         if value and not uscc.is_valid(value):
@@ -99,7 +91,7 @@ class PaymentReportForm(forms.Form):
         upload = self.cleaned_data.get("screenshot")
         if not upload:
             return None
-        return services.screenshot_clean(upload)
+        return screenshot_clean(upload)
 
 
 QR_IMAGE_MAX_BYTES = 2 * 1024 * 1024
@@ -122,12 +114,8 @@ class PaymentSettingsForm(forms.ModelForm):
     def clean_qr_image(self):
         upload = self.cleaned_data.get("qr_image")
         if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
-            upload_size_check(upload, max_bytes=QR_IMAGE_MAX_BYTES)
+            image_upload_check(upload, max_bytes=QR_IMAGE_MAX_BYTES).decode()
         return upload
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
 
 class StatementUploadForm(forms.Form):

@@ -1,8 +1,8 @@
-"""Payments: the collection settings, payment reports, bank statements, invoices and the holiday table.
+"""Payments: the collection settings, payment reports, bank statements and invoices.
 
 Money is integer fen everywhere. A :class:`Payment` covers one or more trainees of one application;
-finance confirms it (``payments.services.payment_confirm``), which marks every trainee whose fee is
-now covered as paid through ``registration.services.trainee_mark_paid``.
+finance confirms it (``payments.services.payments.payment_confirm``), which marks every trainee whose fee is
+now covered as paid through ``registration.services.payment.trainee_mark_paid``.
 """
 
 from django.conf import settings
@@ -78,26 +78,6 @@ class PaymentSettings(models.Model):
 
     def __str__(self) -> str:
         return self.payee_name
-
-
-class Holiday(models.Model):
-    """An override of the working-day calendar (for years chinesecalendar does not know yet)."""
-
-    date = models.DateField(_("date"), unique=True)
-    is_workday = models.BooleanField(
-        _("is a working day"),
-        default=False,
-        help_text=_("Tick for an adjusted working day on a weekend; leave empty for a holiday."),
-    )
-    name = models.CharField(pgettext_lazy("object name", "name"), max_length=60, blank=True)
-
-    class Meta:
-        verbose_name = _("holiday or adjusted working day")
-        verbose_name_plural = _("holidays and adjusted working days")
-        ordering = ["-date"]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.name}"
 
 
 class Channel(models.TextChoices):

@@ -22,11 +22,8 @@ Matching (:class:`OutstandingIndex`) is set-based: the approved, unpaid trainees
 into dictionaries by name, mobile and unit name; each line is then matched in memory.
 """
 
-import csv
 import hashlib
-import io
 import re
-import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.spreadsheets import table_rows_read
 from registration.models import Trainee, TraineeStatus
 
 from .models import yuan
@@ -105,6 +103,7 @@ HEADERS = {
 }
 DEBIT_WORDS = {"支出", "借", "支", "出", "debit", "out"}
 MAX_ROWS = 50_000
+MAX_COLUMNS = 100
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -141,35 +140,7 @@ def _column_map(row) -> dict[str, int]:
 def _rows_from_bytes(content: bytes) -> list[list]:
     if len(content) > MAX_BYTES:
         raise ValidationError(_("The file is too large (at most 20 MB)."))
-    if content[:4] == b"PK\x03\x04":
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise ValidationError(_("The Excel file cannot be read.")) from exc
-        sheet = workbook.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        workbook.close()
-        return rows
-    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ValidationError(_("Old Excel files (.xls) are not supported: save it as .xlsx or CSV."))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise ValidationError(_("The file is neither CSV nor Excel."))
-    if "\x00" in text:
-        raise ValidationError(_("The file is neither CSV nor Excel."))
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    return table_rows_read(content, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS, delimiters=",\t;")
 
 
 DATE_FORMATS = [

@@ -1,4 +1,5 @@
-"""Read-side queries of payments: what an application owes, coverage of fees, invoice queue, reports."""
+"""Read-side queries of payments: what an application owes, coverage of fees, invoice queue, statement
+lines, reports."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -9,10 +10,19 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from portal.workdays import working_days_add
 from registration.models import Application, Programme, Trainee, TraineeStatus
 
-from .models import Invoice, InvoiceStatus, Payment, PaymentSettings, PaymentStatus
-from .workdays import working_days_add
+from .models import (
+    Invoice,
+    InvoiceStatus,
+    LineStatus,
+    Payment,
+    PaymentSettings,
+    PaymentStatus,
+    Statement,
+    StatementLine,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Settings and the downstream fact "study account opened"
@@ -200,6 +210,45 @@ def invoice_urgency(*, due_on: date | None, today: date | None = None, soon_limi
     if due_on <= (soon_limit or invoice_due_soon_limit(today=today)):
         return "due_soon"
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Bank statement lines
+
+
+def trainees_outstanding() -> QuerySet[Trainee]:
+    """Approved trainees whose fee is not paid yet (those a statement line can pay for)."""
+    return Trainee.objects.filter(status=TraineeStatus.APPROVED, paid_at__isnull=True)
+
+
+def statement_lines_grouped(*, statement: Statement) -> dict[str, list[StatementLine]]:
+    """The statement's lines by status (every status, in row order), each line with its candidate
+    trainees in ``line.candidates`` (one query for all of them)."""
+    lines = list(statement.lines.order_by("row_number"))
+    trainees = Trainee.objects.select_related("application", "programme").in_bulk(
+        {pk for line in lines for pk in line.candidate_ids}
+    )
+    groups: dict[str, list[StatementLine]] = {status: [] for status in LineStatus.values}
+    for line in lines:
+        line.candidates = [trainees[t] for t in line.candidate_ids if t in trainees]
+        groups[line.status].append(line)
+    return groups
+
+
+def statement_line_choices(*, line: StatementLine, search: str = "", limit: int = 200) -> list[Trainee]:
+    """The outstanding trainees offered for a line: those matching ``search`` (name, mobile, unit or
+    application number), or the line's candidates when there is no search."""
+    queryset = trainees_outstanding().select_related("programme", "application")
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search)
+            | Q(mobile__icontains=search)
+            | Q(application__reference__iexact=search)
+            | Q(application__unit_name__icontains=search)
+        )
+    else:
+        queryset = queryset.filter(pk__in=line.candidate_ids)
+    return list(queryset.order_by("application_id", "row_number")[:limit])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,16 +2,16 @@
 
 from celery import shared_task
 
-from . import services
+from .services.notices import invoice_deadlines_notify, invoice_email_notify
 
 
 @shared_task(name="payments.tasks.invoice_email")
 def invoice_email(*, invoice_id: int) -> bool:
     """E-mail an issued invoice to the buyer. Idempotent: an invoice is e-mailed once."""
-    return services.invoice_email_deliver(invoice_id=invoice_id)
+    return invoice_email_notify(invoice_id=invoice_id)
 
 
 @shared_task(name="payments.tasks.invoice_deadlines_digest")
 def invoice_deadlines_digest() -> int:
     """Daily: e-mail finance staff the invoices that are overdue or due within a working day."""
-    return services.invoice_deadlines_notify()
+    return invoice_deadlines_notify()

@@ -5,21 +5,21 @@ import mimetypes
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from portal.files import private_file_response
+from portal.forms import form_errors_apply
+from portal.http import client_ip
 from registration.models import Application
 
-from . import selectors, services
+from . import selectors
 from .forms import PaymentReportForm
 from .models import Invoice, Payment, yuan
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+from .services.payments import payment_report
 
 
 @never_cache
@@ -33,7 +33,7 @@ def application_pay(request, access_key: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            payment = services.payment_report(
+            payment = payment_report(
                 application=application,
                 channel=data["channel"],
                 payer_name=data["payer_name"],
@@ -49,11 +49,7 @@ def application_pay(request, access_key: str):
                 ip=client_ip(request),
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            form_errors_apply(form, exc)
         else:
             if payment.is_mismatch:
                 messages.warning(
@@ -85,21 +81,16 @@ def qr_image(request):
     payment_settings = selectors.payment_settings_get()
     if payment_settings is None or not payment_settings.qr_image:
         raise Http404
-    handle = payment_settings.qr_image.open("rb")
     content_type = mimetypes.guess_type(payment_settings.qr_image.name)[0] or "image/png"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    return private_file_response(
+        request, payment_settings.qr_image, content_type=content_type, cache_control="public, max-age=300"
+    )
 
 
-def _private_file(field, *, filename: str):
+def _private_file(request, field, *, filename: str):
     if not field:
         raise Http404
-    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
-    response = FileResponse(field.open("rb"), content_type=content_type, filename=filename)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(request, field, filename=filename)
 
 
 @login_required
@@ -107,7 +98,9 @@ def _private_file(field, *, filename: str):
 @require_GET
 def payment_screenshot(request, pk: int):
     payment = get_object_or_404(Payment, pk=pk)
-    return _private_file(payment.screenshot, filename=f"payment-{payment.pk}{_ext(payment.screenshot.name)}")
+    return _private_file(
+        request, payment.screenshot, filename=f"payment-{payment.pk}{_ext(payment.screenshot.name)}"
+    )
 
 
 @login_required
@@ -115,7 +108,7 @@ def payment_screenshot(request, pk: int):
 @require_GET
 def invoice_pdf(request, pk: int):
     invoice = get_object_or_404(Invoice, pk=pk)
-    return _private_file(invoice.pdf, filename=f"{invoice.number or invoice.pk}.pdf")
+    return _private_file(request, invoice.pdf, filename=f"{invoice.number or invoice.pk}.pdf")
 
 
 def _ext(name: str) -> str:

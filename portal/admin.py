@@ -4,10 +4,18 @@ from django.contrib.auth import admin as auth_admin  # imported first: Group is 
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from .admin_actions import bulk_run
 from .admin_audit import AuditedModelAdmin
-from .models import Association, AuditEntry, User
+from .http import client_ip
+from .messaging.kinds import KINDS
+from .messaging.selectors import kind_label, undelivered_q
+from .messaging.services import message_resend
+from .models import Association, AuditEntry, Holiday, MessageStatus, OutboundMessage, User
 from .validators import mobile_validate
 
 
@@ -75,6 +83,16 @@ class AssociationAdmin(AuditedModelAdmin, admin.ModelAdmin):
         return super().has_add_permission(request) and not Association.objects.exists()
 
 
+@admin.register(Holiday)
+class HolidayAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """The working-day calendar's overrides (``portal.workdays``), kept by finance."""
+
+    list_display = ("date", "name", "is_workday")
+    list_filter = ("is_workday",)
+    date_hierarchy = "date"
+    search_fields = ("name",)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """Readable by staff with the view permission; nobody can add, change or delete entries."""
@@ -94,3 +112,133 @@ class AuditEntryAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    title = _("delivery")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("undelivered", _("Undelivered (failed, or waiting too long)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "undelivered":
+            return queryset.filter(undelivered_q())
+        return queryset
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = _("message kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(name, kind.label) for name, kind in KINDS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+STATUS_COLOURS = {
+    MessageStatus.QUEUED: "#666",
+    MessageStatus.SENDING: "#205067",
+    MessageStatus.SENT: "#3d7a3d",
+    MessageStatus.DELIVERED: "#1e6b1e",
+    MessageStatus.FAILED: "#ba2121",
+}
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """Every SMS and e-mail sent: read-only; undelivered ones can be sent again. The variables and
+    the text (codes, private links) are never shown; lists show the recipient masked."""
+
+    list_display = (
+        "created_at",
+        "kind_display",
+        "channel",
+        "recipient_display",
+        "status_badge",
+        "attempts",
+        "error_short",
+        "about_link",
+    )
+    list_filter = (DeliveryFilter, "status", KindFilter, "channel")
+    search_fields = ("=recipient", "about_repr", "=provider_message_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("about_type",)
+    fields = (
+        "created_at",
+        "kind_display",
+        "channel",
+        "recipient",
+        "subject",
+        "template_code",
+        "status_badge",
+        "attempts",
+        "error",
+        "backend",
+        "provider_message_id",
+        "next_attempt_at",
+        "last_attempt_at",
+        "sent_at",
+        "delivered_at",
+        "about_link",
+    )
+    readonly_fields = fields
+    actions = ["resend_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("portal.resend_outboundmessage")
+
+    @admin.display(description=_("message kind"), ordering="kind")
+    def kind_display(self, obj: OutboundMessage) -> str:
+        return kind_label(obj.kind)
+
+    @admin.display(description=_("recipient"))
+    def recipient_display(self, obj: OutboundMessage) -> str:
+        return obj.recipient_masked
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: OutboundMessage):
+        return format_html(
+            '<strong class="message-status message-status-{}" style="color:{}">{}</strong>',
+            obj.status,
+            STATUS_COLOURS.get(obj.status, "#666"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=_("error"))
+    def error_short(self, obj: OutboundMessage) -> str:
+        return Truncator(obj.error).chars(60)
+
+    @admin.display(description=_("about"))
+    def about_link(self, obj: OutboundMessage):
+        if obj.about_type is None or not obj.about_id:
+            return obj.about_repr or "-"
+        try:
+            url = reverse(
+                f"admin:{obj.about_type.app_label}_{obj.about_type.model}_change", args=[obj.about_id]
+            )
+        except NoReverseMatch:
+            return obj.about_repr
+        return format_html('<a href="{}">{}</a>', url, obj.about_repr)
+
+    @admin.action(description=_("Send the selected messages again"), permissions=["resend"])
+    def resend_selected(self, request, queryset):
+        bulk_run(
+            modeladmin=self,
+            request=request,
+            objects=queryset.order_by("pk"),
+            call=lambda message: message_resend(message=message, actor=request.user, ip=client_ip(request)),
+            done_message=_("Queued again (%(count)s): %(names)s"),
+            label=lambda message: f"#{message.pk} {message.recipient_masked}",
+        )

@@ -25,8 +25,8 @@ from django.db.models.fields.files import FieldFile
 from django.forms.models import ModelChoiceField
 from django.utils import timezone
 
+from .http import client_ip
 from .services import audit_record
-from .views import client_ip
 
 HIDDEN = "[hidden]"
 MAX_TEXT = 4000

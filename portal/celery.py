@@ -36,10 +36,24 @@ BEAT_SCHEDULE = {
         "task": "learning.tasks.presence_overdue_sweep",
         "schedule": 120.0,
     },
+    # learning: queue again the lesson videos whose processing task was lost.
+    "learning-lesson-videos-sweep": {
+        "task": "learning.tasks.lesson_videos_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
     # learning: retention purge of documents and personal data (RETENTION_DAYS after training ended).
     "learning-personal-data-purge": {
         "task": "learning.tasks.personal_data_purge",
         "schedule": crontab(hour=2, minute=43),
+    },
+    # portal: messages whose sending task was lost; records older than MESSAGE_RETENTION_DAYS.
+    "portal-messages-requeue-stale": {
+        "task": "portal.tasks.messages_requeue_stale",
+        "schedule": crontab(minute="*/5"),
+    },
+    "portal-messages-purge": {
+        "task": "portal.tasks.messages_purge",
+        "schedule": crontab(hour=3, minute=7),
     },
     # portal: log-in records (mobile, address, browser) kept LOGIN_LOG_RETENTION_DAYS.
     "portal-login-logs-purge": {

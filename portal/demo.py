@@ -1,11 +1,14 @@
-"""Demo data of the site shell: a fictional association and one account per staff role.
+"""Demo data of the site shell: a fictional association, one account per staff role and the
+holiday table rows for a year the calendar package does not cover.
 
 Loaded by ``manage.py demo_data`` (``make run``); safe to run again.
 """
 
+from datetime import date
+
 from django.contrib.auth.models import Group
 
-from .models import Association, User
+from .models import Association, Holiday, User
 from .roles import COURSE_ADMIN, FINANCE, REVIEWER
 
 DEMO_ACCOUNTS = [
@@ -15,6 +18,10 @@ DEMO_ACCOUNTS = [
     ("13900000003", "演示财务", "demo-finance-2026", FINANCE),
     ("13900000004", "演示课程管理员", "demo-course-2026", COURSE_ADMIN),
 ]
+
+# 2027 is not in chinesecalendar 1.11 yet: New Year's Day is certain; staff add the rest when the
+# State Council publishes the 2027 schedule.
+HOLIDAYS = [(date(2027, 1, 1), "元旦", False)]
 
 
 def load(*, stdout) -> None:
@@ -30,6 +37,8 @@ def load(*, stdout) -> None:
             "email": "training@example.org",
         },
     )
+    for day, name, is_workday in HOLIDAYS:
+        Holiday.objects.get_or_create(date=day, defaults={"name": name, "is_workday": is_workday})
     lines = []
     for mobile, name, password, role in DEMO_ACCOUNTS:
         user = User.objects.filter(mobile=mobile).first()

@@ -1,11 +1,65 @@
-from django import forms
-from django.contrib.auth.forms import AuthenticationForm
-from django.utils.translation import gettext_lazy as _
+import math
 
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .login_throttle import login_failure_record, login_turn_claim
 from .validators import mobile_normalize
 
 
-class MobileLoginForm(AuthenticationForm):
+def wait_text(seconds: int) -> str:
+    """“30 seconds”, “4 minutes”: a wait as people say it."""
+    if seconds < 120:
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+
+
+class LoginThrottleMixin:
+    """The per-account slow-down of :mod:`portal.login_throttle` on a log-in form (the trainees'
+    and the admin's): while the account waits for its turn the password is not checked at all;
+    a wrong password counts against the account, from whatever address."""
+
+    throttle_wait = 0
+
+    def clean(self):
+        username = mobile_normalize(self.cleaned_data.get("username") or "")
+        password = self.cleaned_data.get("password")
+        if not (username and password):
+            return super().clean()
+        wait = login_turn_claim(username=username, request=self.request)
+        if wait:
+            self.throttle_wait = wait
+            raise ValidationError(
+                _(
+                    "There were too many failed log-ins to this account just now. Wait %(wait)s and try "
+                    "again, or set a new password with a code by SMS."
+                ),
+                code="account_throttled",
+                params={"wait": wait_text(wait)},
+            )
+        locked_before = self._axes_locked(username)
+        try:
+            return super().clean()
+        finally:
+            if self.user_cache is None and not locked_before:
+                login_failure_record(username=username)
+
+    def _axes_locked(self, username: str) -> bool:
+        """Whether django-axes already refuses this account at this address (then the password is
+        not checked, so the attempt is no guess to count)."""
+        if self.request is None:
+            return False
+        from axes.handlers.proxy import AxesProxyHandler
+
+        return AxesProxyHandler.is_locked(self.request, {"username": username})
+
+
+class MobileLoginForm(LoginThrottleMixin, AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number"),
         max_length=20,
@@ -30,3 +84,41 @@ class MobileLoginForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return mobile_normalize(self.cleaned_data["username"])
+
+
+class PortalAdminAuthenticationForm(LoginThrottleMixin, AdminAuthenticationForm):
+    """The admin log-in (``admin.site.login_form``) with the same per-account slow-down."""
+
+
+def form_errors_apply(form: forms.BaseForm, error: ValidationError, *, field_map: dict[str, str] | None = None) -> None:
+    """Show a service's ``ValidationError`` on ``form``: each message under the field it names
+    (``field_map`` renames service fields to form fields), the rest above the form.
+
+    The one way views and admin pages hand a service's rule messages to the person: forms collect
+    input, the services own the rules and their words.
+    """
+    field_map = field_map or {}
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            target = field_map.get(name, name)
+            for item in errors:
+                for message in item.messages:
+                    form.add_error(target if target in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+class ReasonForm(forms.Form):
+    """The reason staff give for a decision (return, reject, revoke, confirm despite a mismatch)."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=2000,
+    )
+
+    def __init__(self, *args, help_text: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if help_text:
+            self.fields["reason"].help_text = help_text

@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
@@ -5,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from .crypto import EncryptedCharField
 from .validators import mobile_normalize, mobile_validate
 
 
@@ -141,3 +145,102 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr or '-'} {self.action}"
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", pgettext_lazy("message status", "Failed")
+
+
+class OutboundMessage(models.Model):
+    """One SMS or e-mail the portal sends (``portal.messaging``): what, to whom, and what became of it.
+
+    ``event`` names the event the message is for (a notice's ``event_key`` and the channel): it is
+    unique, so the same event is never sent twice. The variables and the e-mail body are stored
+    encrypted (they hold codes and private links) and are never shown in admin or logs.
+    """
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    event = models.CharField(_("event"), max_length=200, unique=True)
+    notice = models.CharField(_("notice"), max_length=200, db_index=True)
+    kind = models.CharField(_("message kind"), max_length=50, blank=True, db_index=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=MessageChannel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = EncryptedCharField(_("text"), max_length=20_000, blank=True)
+    params_json = EncryptedCharField(_("variables"), max_length=4000, blank=True)
+    template_code = models.CharField(_("template code"), max_length=64, blank=True)
+    backend = models.CharField(_("sent through"), max_length=30, blank=True)
+    provider_message_id = models.CharField(
+        _("provider message id"), max_length=100, blank=True, db_index=True
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    about_type = models.ForeignKey(
+        ContentType, verbose_name=_("about (type)"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    about_id = models.CharField(_("about (id)"), max_length=64, blank=True)
+    about_repr = models.CharField(_("about"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at", "-id"]
+        permissions = [("resend_outboundmessage", _("Can resend messages"))]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["recipient", "created_at"]),
+            models.Index(fields=["about_type", "about_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.kind or '-'} → {self.recipient_masked}"
+
+    @property
+    def recipient_masked(self) -> str:
+        """``138****5678`` / ``a***@example.org``: the recipient as lists show it."""
+        if self.channel == MessageChannel.EMAIL:
+            local, _at, domain = self.recipient.partition("@")
+            return f"{local[:1]}***@{domain}" if domain else "***"
+        return f"{self.recipient[:3]}****{self.recipient[-4:]}" if len(self.recipient) >= 7 else "****"
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self.params_json) if self.params_json else {}
+
+
+class Holiday(models.Model):
+    """An override of the working-day calendar (``portal.workdays``): a statutory holiday, or an
+    adjusted working day on a weekend, for the years chinesecalendar does not know yet (or to
+    correct it). Edited by finance and staff in admin."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(
+        _("is a working day"),
+        default=False,
+        help_text=_("Tick for an adjusted working day on a weekend; leave empty for a holiday."),
+    )
+    name = models.CharField(pgettext_lazy("object name", "name"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday or adjusted working day")
+        verbose_name_plural = _("holidays and adjusted working days")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

@@ -23,6 +23,20 @@ SHELL_PERMISSIONS = {
     COURSE_ADMIN: ["portal.view_auditentry", "portal.view_association"],
 }
 
+# The messages sent to trainees and units (undelivered ones, resending): the staff who deal with
+# trainees (review) and with payers (finance); not the course administrators.
+MESSAGE_PERMISSIONS = {
+    REVIEWER: ["portal.view_outboundmessage", "portal.resend_outboundmessage"],
+    FINANCE: ["portal.view_outboundmessage", "portal.resend_outboundmessage"],
+}
+
+
+# The working-day calendar's holiday table (``portal.Holiday``): finance keeps it, since the invoice
+# deadlines depend on it (the certificate mailing deadlines too).
+CALENDAR_PERMISSIONS = {
+    FINANCE: ["portal.view_holiday", "portal.add_holiday", "portal.change_holiday", "portal.delete_holiday"],
+}
+
 
 def grant_in_migration(apps, role_permissions: dict[str, list[str]]) -> None:
     """Give each role group the listed ``app_label.codename`` permissions (creating what is missing).

@@ -41,6 +41,44 @@ def audit_record(
     )
 
 
+
+def audit_record_many(
+    *,
+    actor: User | None,
+    action: str,
+    targets: Iterable[models.Model],
+    old: Callable[[models.Model], Any] | None = None,
+    new: Callable[[models.Model], Any] | None = None,
+    reason: str = "",
+    ip: str | None = None,
+    created_at: datetime | None = None,
+) -> list[AuditEntry]:
+    """One audit entry per target in one INSERT: the set-based form of :func:`audit_record` for
+    services that change many rows at once (``old`` / ``new`` give each target's values).
+    Call it inside the transaction of the change it records."""
+    actor = actor if actor is not None and getattr(actor, "pk", None) else None
+    targets = list(targets)
+    if not targets:
+        return []
+    content_type = ContentType.objects.get_for_model(targets[0])
+    when = created_at or timezone.now()
+    return AuditEntry.objects.bulk_create(
+        AuditEntry(
+            created_at=when,
+            actor=actor,
+            actor_repr=str(actor)[:120] if actor else "",
+            action=action,
+            target_type=content_type,
+            target_id=str(target.pk),
+            target_repr=str(target)[:200],
+            old_value=old(target) if old else None,
+            new_value=new(target) if new else None,
+            reason=reason,
+            ip_address=ip or None,
+        )
+        for target in targets
+    )
+
 #: What a purged personal value becomes in the audit log (the entry itself stays: who, when, what).
 REDACTED = "[purged]"
 REDACT_BATCH = 1000

@@ -1,7 +1,13 @@
-"""Upload size limits shared by every app.
+"""Upload checks shared by every app.
 
 * :func:`upload_size_check` - a form's ``clean_<field>`` refuses a file over its limit with a clear
   message (the same words the attachment 2 documents use).
+* :func:`image_upload_check` - the one check of every uploaded image (attachment 2 documents, the
+  payment screenshot, the collection QR code, the certificate seal): byte size, JPEG or PNG by
+  content, and the pixel count read from the header *before* anything is decoded (a 500 KB PNG of
+  13000 x 13000 pixels of one colour would take 2 s and 660 MB to decode); decompression bombs
+  (Pillow's warning as well as its error) are refused with the same message. The caller decodes
+  only an image that passed (:meth:`CheckedImage.decode`).
 * :class:`RequestSizeLimitMiddleware` - refuses a request whose declared body is larger than any
   form needs (413) before a byte of it is read or spooled to disk. Django limits the non-file part
   of a request (``DATA_UPLOAD_MAX_MEMORY_SIZE``) but not the files, and gunicorn serves without a
@@ -10,13 +16,27 @@
   the admin (lesson videos).
 """
 
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from .http import from_trusted_proxy
+
 MB = 1024 * 1024
 TOO_LARGE = _("The file is too large (%(size)s MB); the limit is %(limit)s MB.")
+TOO_LARGE_READ = _("The file is too large; the limit is %(limit)s MB.")
+EMPTY = _("The file is empty.")
+NOT_AN_IMAGE = _("The file is not a JPEG or PNG image. Upload an image saved as JPEG or PNG.")
+TOO_MANY_PIXELS = _("The image has too many pixels (more than %(limit)s million); upload a smaller image.")
+
+IMAGE_FORMATS = ("JPEG", "PNG")
+IMAGE_MAX_PIXELS = 40_000_000  # about 7300 x 5500: any real photo, scan or screenshot; more is refused
 
 
 def _mb(size: int) -> str:
@@ -33,15 +53,113 @@ def upload_size_check(upload, *, max_bytes: int):
     return upload
 
 
+def upload_bytes_read(upload, *, max_bytes: int) -> bytes:
+    """The content of ``upload`` (at most ``max_bytes``, else ``ValidationError``); not empty."""
+    upload_size_check(upload, max_bytes=max_bytes)
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(max_bytes + 1)
+    if hasattr(upload, "seek"):
+        upload.seek(0)  # the caller may still store the upload itself
+    if len(data) > max_bytes:
+        raise ValidationError(TOO_LARGE_READ, code="file_too_large", params={"limit": f"{max_bytes // MB}"})
+    if not data:
+        raise ValidationError(EMPTY, code="file_empty")
+    return data
+
+
+def _not_an_image() -> ValidationError:
+    return ValidationError(NOT_AN_IMAGE, code="file_type")
+
+
+def _too_many_pixels(max_pixels: int) -> ValidationError:
+    return ValidationError(
+        TOO_MANY_PIXELS, code="image_too_many_pixels", params={"limit": max(1, max_pixels // 1_000_000)}
+    )
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An uploaded image that passed :func:`image_upload_check` (not decoded yet)."""
+
+    data: bytes
+    format: str  # "JPEG" or "PNG"
+    width: int
+    height: int
+    max_pixels: int = IMAGE_MAX_PIXELS
+
+    def decode(self):
+        """The decoded ``PIL.Image`` (all pixels loaded); a file Pillow cannot decode is refused.
+
+        (WeasyPrint, once imported, sets Pillow's ``LOAD_TRUNCATED_IMAGES``: a truncated JPEG is
+        then decoded with its missing part filled in; a truncated PNG fails ``verify`` before.)
+        """
+        from PIL import Image, UnidentifiedImageError
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                image = Image.open(io.BytesIO(self.data), formats=IMAGE_FORMATS)
+                if image.width * image.height > self.max_pixels:
+                    raise _too_many_pixels(self.max_pixels)
+                image.load()
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise _too_many_pixels(self.max_pixels) from None
+            except ValidationError:
+                raise
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+                raise _not_an_image() from None
+        return image
+
+
+def image_upload_check(upload, *, max_bytes: int, max_pixels: int = IMAGE_MAX_PIXELS) -> CheckedImage:
+    """Check an uploaded image without decoding its pixels; raise ``ValidationError`` if it fails.
+
+    In this order: byte size (before reading more than ``max_bytes``), not empty, a JPEG or PNG by
+    content (only those two Pillow plugins may open it; the file name and declared type count for
+    nothing), width x height from the header at most ``max_pixels``, one frame (no animated PNG),
+    and the file's structure (``verify``: PNG chunks and checksums, read without inflating them).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    data = upload_bytes_read(upload, max_bytes=max_bytes)
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that (89 to 179 million pixels).
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:  # reads the header only
+                kind = probe.format
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise _too_many_pixels(max_pixels)
+                if getattr(probe, "n_frames", 1) > 1:
+                    raise _not_an_image()
+                probe.verify()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_many_pixels(max_pixels) from None
+        except ValidationError:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+            raise _not_an_image() from None
+    if kind not in IMAGE_FORMATS:
+        raise _not_an_image()
+    return CheckedImage(data=data, format=kind, width=width, height=height, max_pixels=max_pixels)
+
+
 class RequestSizeLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = body = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            length = 0
+            length = body = 0
+        if from_trusted_proxy(request):
+            # nginx refused a body over its client_max_body_size (the same limits) and asks for
+            # this page instead of its own, in English (deploy/nginx/portal.conf.template).
+            with contextlib.suppress(ValueError):
+                length = max(length, int(request.META.get("HTTP_X_PORTAL_REFUSED_LENGTH") or 0))
         admin = request.path_info.startswith("/admin/")
         limit = settings.PORTAL_MAX_ADMIN_REQUEST_BYTES if admin else settings.PORTAL_MAX_REQUEST_BYTES
         if length > limit:
@@ -51,6 +169,7 @@ class RequestSizeLimitMiddleware:
                 {"size": _mb(length), "limit": f"{limit // MB}"},
                 status=413,
             )
-            response["Connection"] = "close"  # the body was not read
+            if body > limit:
+                response["Connection"] = "close"  # the body was not read
             return response
         return self.get_response(request)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from . import views
+from .forms import PortalAdminAuthenticationForm
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,7 @@ portal_patterns = [
 admin.site.site_header = _("Training portal administration")
 admin.site.site_title = _("Training portal administration")
 admin.site.index_title = _("Administration")
+admin.site.login_form = PortalAdminAuthenticationForm  # the per-account log-in slow-down
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),

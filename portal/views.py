@@ -7,10 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .forms import MobileLoginForm
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+from .http import client_ip
 
 
 def home(request):
@@ -21,6 +18,13 @@ class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     authentication_form = MobileLoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.throttle_wait:  # the account waits for its turn (portal.login_throttle)
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttle_wait)
+        return response
 
 
 @staff_member_required

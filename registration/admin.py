@@ -5,32 +5,33 @@ report each row's outcome. ID numbers are masked everywhere except on a trainee'
 with ``registration.view_full_id_number`` (each such view is written to the audit log).
 """
 
-import io
-
-from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
+from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin_actions import bulk_run, reason_step
 from portal.admin_audit import AuditedModelAdmin
 from portal.crypto import personal_hash
+from portal.forms import ReasonForm
+from portal.http import client_ip
 from portal.services import audit_record
-from portal.views import client_ip
+from portal.spreadsheets import XLSX_CONTENT_TYPE
 
-from . import services
-from .models import Application, Consent, Programme, Trainee, TraineeStatus
+from .exports import trainees_export_filename, trainees_workbook
+from .models import FULL_ID_PERMISSION, Application, Consent, Programme, Trainee, TraineeStatus
 from .selectors import application_fee_summary, yuan
+from .services.attachment2 import ATTACHMENT2_FILES
+from .services.personal_data import trainee_full_id_view_record
+from .services.review import trainee_approve, trainee_reject, trainee_return
 from .validators import INDUSTRY_CHOICES, id_number_mask, id_number_validate
 
-FULL_ID_PERMISSION = "registration.view_full_id_number"
-DOCUMENT_KINDS = ("photo", "id_front", "id_back")
 _INDUSTRY_LABELS = dict(INDUSTRY_CHOICES)
 
 
@@ -40,14 +41,6 @@ def can_see_full_id(user) -> bool:
 
 def industry_label(code: str) -> str:
     return str(_INDUSTRY_LABELS.get(code, code))
-
-
-def _url_or_empty(name: str, args) -> str:
-    """Links to views of the public side (they may be missing while it is being built)."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,33 +97,7 @@ class PaidFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        max_length=2000,
-        help_text=_("Sent to the unit's contact and to the trainee."),
-    )
-
-
-EXPORT_COLUMNS = [
-    ("reference", _("application number")),
-    ("unit", _("unit name")),
-    ("row", _("row")),
-    ("name", _("name")),
-    ("gender", _("gender")),
-    ("id_number", _("ID number")),
-    ("mobile", _("mobile number")),
-    ("certificate_type", _("certificate type")),
-    ("training_category", _("training category")),
-    ("previous_certificate_no", _("previous certificate number")),
-    ("status", _("status")),
-    ("reason", _("reason")),
-    ("fee", _("fee (yuan)")),
-    ("paid_at", _("fee paid at")),
-    ("programme", _("programme")),
-    ("submitted_at", _("submitted at")),
-]
+REASON_HELP = _("Sent to the unit's contact and to the trainee.")
 
 
 class ConsentInline(admin.TabularInline):
@@ -202,18 +169,27 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("registration.change_trainee")
 
-    def get_search_results(self, request, queryset, search_term):
-        # A term that is a whole, valid ID number (lower-case x or an old 15-digit number too)
-        # matches on its keyed hash; the other terms search the other fields as usual.
-        id_hashes, others = [], []
+    @staticmethod
+    def _id_number_terms(search_term: str) -> tuple[list[str], list[str]]:
+        """The search terms that are whole, valid ID numbers (lower-case x or an old 15-digit
+        number too), normalised, and the other terms."""
+        numbers, others = [], []
         for term in (search_term or "").split():
             try:
-                id_hashes.append(personal_hash(id_number_validate(term)))
+                numbers.append(id_number_validate(term))
             except ValidationError:
                 others.append(term)
+        return numbers, others
+
+    def get_search_results(self, request, queryset, search_term):
+        # An ID number matches on its keyed hash, for staff who may see full ID numbers only: for
+        # the others it is left out of the search (a match would confirm a number rebuilt from the
+        # masked one), and changelist_view says so. The other terms search the other fields.
+        numbers, others = self._id_number_terms(search_term)
         queryset, may_have_duplicates = super().get_search_results(request, queryset, " ".join(others))
-        for digest in id_hashes:
-            queryset = queryset.filter(id_number_hash=digest)
+        if can_see_full_id(request.user):
+            for number in numbers:
+                queryset = queryset.filter(id_number_hash=personal_hash(number))
         return queryset, may_have_duplicates
 
     # -- list columns -----------------------------------------------------------------------
@@ -247,7 +223,7 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
                 row.id_number_shown = row.id_number if full else id_number_mask(row.id_number)
             if full and request.method == "GET":
                 # The page shows the full numbers of the whole roster: record whose.
-                services.trainee_full_id_view_record(
+                trainee_full_id_view_record(
                     trainee=trainee,
                     viewer=request.user,
                     what="admin_trainee_page",
@@ -267,14 +243,14 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
                         (
                             kind,
                             Trainee._meta.get_field(kind).verbose_name,
-                            _url_or_empty("registration:staff_document", [trainee.pk, kind])
+                            reverse("registration:staff_document", args=[trainee.pk, kind])
                             if full or kind == "photo"
                             else "",
                         )
-                        for kind in DOCUMENT_KINDS
+                        for kind in ATTACHMENT2_FILES
                         if getattr(trainee, kind)
                     ],
-                    "print_url": _url_or_empty("registration:staff_attachment2_print", [trainee.pk]),
+                    "print_url": reverse("registration:staff_attachment2_print", args=[trainee.pk]),
                     "can_review": self.has_review_permission(request),
                     "review_actions": self._review_actions(trainee),
                     "show_save": False,
@@ -316,61 +292,49 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "return": (_("Return for correction"), True),
         "reject": (_("Reject"), True),
     }
+    DONE_MESSAGES = {
+        "approve": _("Approved (%(count)s): %(names)s"),
+        "return": _("Returned for correction (%(count)s): %(names)s"),
+        "reject": _("Rejected (%(count)s): %(names)s"),
+    }
 
     def _decide(self, request, queryset, decision: str, reason: str = "") -> None:
-        """Call the service for each row; one message for the successes, one per failure."""
-        done = []
+        """Call the decision's service for each row (``portal.admin_actions.bulk_run``)."""
         ip = client_ip(request)
-        for trainee in queryset.order_by("pk"):
-            try:
-                if decision == "approve":
-                    services.trainee_approve(trainee=trainee, reviewer=request.user, ip=ip)
-                elif decision == "return":
-                    services.trainee_return(trainee=trainee, reviewer=request.user, reason=reason, ip=ip)
-                else:
-                    services.trainee_reject(trainee=trainee, reviewer=request.user, reason=reason, ip=ip)
-            except ValidationError as error:
-                messages.error(
-                    request,
-                    gettext("%(name)s: not done: %(error)s")
-                    % {"name": trainee.name, "error": " ".join(error.messages)},
-                )
-            else:
-                done.append(trainee.name)
-        if done:
-            text = {
-                "approve": gettext("Approved (%(count)s): %(names)s"),
-                "return": gettext("Returned for correction (%(count)s): %(names)s"),
-                "reject": gettext("Rejected (%(count)s): %(names)s"),
-            }[decision]
-            messages.success(request, text % {"count": len(done), "names": "、".join(done)})
-
-    def _reason_page(self, request, queryset, decision: str, form: ReasonForm, selected: list[str]):
-        title, _needs_reason = self.DECISIONS[decision]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "decision": decision,
-            "form": form,
-            "trainees": queryset,
-            "selected": selected,
-            "action_name": f"{decision}_selected",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
+        calls = {
+            "approve": lambda trainee: trainee_approve(trainee=trainee, reviewer=request.user, ip=ip),
+            "return": lambda trainee: trainee_return(
+                trainee=trainee, reviewer=request.user, reason=reason, ip=ip
+            ),
+            "reject": lambda trainee: trainee_reject(
+                trainee=trainee, reviewer=request.user, reason=reason, ip=ip
+            ),
         }
-        return TemplateResponse(request, "registration/admin/review_reason.html", context)
+        bulk_run(
+            modeladmin=self,
+            request=request,
+            objects=queryset.order_by("pk"),
+            call=calls[decision],
+            done_message=str(self.DONE_MESSAGES[decision]),
+            label=lambda trainee: trainee.name,
+        )
 
     def _bulk_with_reason(self, request, queryset, decision: str):
-        if "apply" in request.POST:
-            form = ReasonForm(request.POST)
-            if form.is_valid():
-                self._decide(request, queryset, decision, form.cleaned_data["reason"])
-                return None
-        else:
-            form = ReasonForm()
-        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        return self._reason_page(request, queryset, decision, form, selected)
+        title, _needs_reason = self.DECISIONS[decision]
+        return reason_step(
+            modeladmin=self,
+            request=request,
+            queryset=queryset.select_related("application"),
+            action=f"{decision}_selected",
+            title=title,
+            apply=lambda reason: self._decide(request, queryset, decision, reason),
+            columns=[
+                (_("name"), lambda trainee: trainee.name),
+                (_("unit name"), lambda trainee: trainee.application.unit_name),
+                (_("status"), lambda trainee: trainee.get_status_display()),
+            ],
+            help_text=REASON_HELP,
+        )
 
     @admin.action(description=_("Approve the selected registrations"), permissions=["review"])
     def approve_selected(self, request, queryset):
@@ -391,83 +355,50 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         trainee = get_object_or_404(Trainee, pk=pk)
         queryset = Trainee.objects.filter(pk=trainee.pk)
         change_url = reverse("admin:registration_trainee_change", args=[trainee.pk])
-        _title, needs_reason = self.DECISIONS[decision]
-        if request.method == "POST":
-            if not needs_reason:
-                self._decide(request, queryset, decision)
-                return redirect(change_url)
-            form = ReasonForm(request.POST)
-            if form.is_valid():
-                self._decide(request, queryset, decision, form.cleaned_data["reason"])
-                return redirect(change_url)
-        else:
-            form = ReasonForm()
-        response = self._reason_page(request, queryset, decision, form, [str(trainee.pk)])
-        response.context_data.update({"single": True, "change_url": change_url, "needs_reason": needs_reason})
-        return response
+        title, needs_reason = self.DECISIONS[decision]
+        form = ReasonForm(request.POST if request.method == "POST" else None, help_text=REASON_HELP)
+        if request.method == "POST" and (not needs_reason or form.is_valid()):
+            self._decide(request, queryset, decision, form.cleaned_data["reason"] if needs_reason else "")
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            "trainee": trainee,
+            "needs_reason": needs_reason,
+            "change_url": change_url,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "registration/admin/review_reason.html", context)
 
     # -- Excel export of the filtered list ----------------------------------------------------
 
     def export_view(self, request):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        from openpyxl import Workbook
-        from openpyxl.utils import get_column_letter
-
         changelist = self.get_changelist_instance(request)
         queryset = changelist.get_queryset(request).select_related("application", "programme")
         full = can_see_full_id(request.user)
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = gettext("Trainees")[:31]
-        sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
-        tz = timezone.get_current_timezone()
-        count = 0
-        exported_ids = []
-        for trainee in queryset.iterator(chunk_size=1000):
-            count += 1
-            exported_ids.append(trainee.pk)
-            sheet.append(
-                [
-                    trainee.application.reference,
-                    trainee.application.unit_name,
-                    trainee.row_number,
-                    trainee.name,
-                    trainee.get_gender_display(),
-                    trainee.id_number if full else id_number_mask(trainee.id_number),
-                    trainee.mobile,
-                    trainee.get_certificate_type_display(),
-                    trainee.get_training_category_display(),
-                    trainee.previous_certificate_no,
-                    trainee.get_status_display(),
-                    trainee.status_reason,
-                    yuan(trainee.fee_fen),
-                    trainee.paid_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if trainee.paid_at else "",
-                    trainee.programme.name,
-                    trainee.application.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                ]
-            )
-        for index, width in enumerate(
-            [12, 24, 5, 10, 5, 20, 13, 16, 10, 18, 14, 24, 10, 16, 20, 16], start=1
-        ):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        sheet.freeze_panes = "A2"
-        new = {"rows": count, "full_id_numbers": full, "filters": request.GET.urlencode()}
+        content, exported_ids = trainees_workbook(queryset.iterator(chunk_size=1000), full_id=full)
+        new = {"rows": len(exported_ids), "full_id_numbers": full, "filters": request.GET.urlencode()}
         if full:
             new["trainee_ids"] = exported_ids  # whose full ID numbers left in the file
         audit_record(actor=request.user, action="trainee.exported", new=new, ip=client_ip(request))
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="trainees-{timezone.localdate():%Y%m%d}.xlsx"'
-        )
+        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{trainees_export_filename()}"'
         return response
 
     def changelist_view(self, request, extra_context=None):
+        numbers, _others = self._id_number_terms(request.GET.get(SEARCH_VAR, ""))
+        if numbers and not can_see_full_id(request.user):
+            messages.warning(
+                request,
+                gettext(
+                    "Searching by ID number needs the permission to see full ID numbers: the ID "
+                    "number was left out of the search."
+                ),
+            )
         extra = dict(extra_context or {})
         extra["export_url"] = reverse("admin:registration_trainee_export")
         return super().changelist_view(request, extra)

@@ -16,7 +16,7 @@ from portal.models import User
 
 from .consents import ATTACHMENT1_CONSENTS, ATTACHMENT2_CONSENTS
 from .models import ApplicantKind, Application, ConsentGiver, Programme, Trainee, TraineeStatus
-from .services import consents_record, trainee_set_id_number
+from .services.personal_data import consents_record, trainee_set_id_number
 from .validators import id_number_birth_date, id_number_gender
 
 DEMO_REFERENCE_SUFFIX = "DEMO01"

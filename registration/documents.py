@@ -1,24 +1,25 @@
 """Checking and cleaning uploaded personal documents (the photo and the ID card copies).
 
-Files are judged by their content, never their name: Pillow must recognise a JPEG or PNG, the
-byte size and pixel count are limited, decompression bombs are refused, and the image is
-re-encoded (EXIF orientation applied first) so no metadata or trailing payload survives.
+Files are judged by their content, never their name: the shared image check
+(:func:`portal.uploads.image_upload_check`) limits the byte size, accepts only a JPEG or PNG and
+refuses too many pixels (decompression bombs included) before anything is decoded; the image is
+then decoded and re-encoded (EXIF orientation applied first) so no metadata or trailing payload
+survives.
 """
 
 import io
 import logging
 import uuid
-import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from portal.uploads import image_upload_check
 
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # about 7300 x 5500: any real photo or scan; more is refused
-ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
 logger = logging.getLogger(__name__)
 
@@ -35,66 +36,9 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "REGISTRATION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
 
 
-def _read(upload) -> bytes:
-    size = getattr(upload, "size", None)
-    limit = max_upload_bytes()
-    if size is not None and size > limit:
-        raise ValidationError(
-            _("The file is too large (%(size)s MB); the limit is %(limit)s MB."),
-            code="file_too_large",
-            params={"size": f"{size / 1048576:.1f}", "limit": f"{limit / 1048576:.0f}"},
-        )
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationError(
-            _("The file is too large; the limit is %(limit)s MB."),
-            code="file_too_large",
-            params={"limit": f"{limit / 1048576:.0f}"},
-        )
-    if not data:
-        raise ValidationError(_("The file is empty."), code="file_empty")
-    return data
-
-
-def _not_an_image() -> ValidationError:
-    return ValidationError(
-        _("The file is not a JPEG or PNG image. Upload a photo or scan saved as JPEG or PNG."),
-        code="file_type",
-    )
-
-
-def _bomb() -> ValidationError:
-    return ValidationError(
-        _("The image has too many pixels (more than %(limit)s million); upload a smaller image."),
-        code="image_too_many_pixels",
-        params={"limit": MAX_PIXELS // 1_000_000},
-    )
-
-
-def _open_checked(data: bytes) -> Image.Image:
-    """Open, identify and fully decode the image; return it with EXIF orientation applied."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            probe = Image.open(io.BytesIO(data))
-            if probe.format not in ALLOWED_FORMATS:
-                raise _not_an_image()
-            width, height = probe.size
-            if width * height > MAX_PIXELS:
-                raise _bomb()
-            probe.verify()  # structure and checksums; the object is unusable afterwards
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _bomb() from None
-        except ValidationError:
-            raise
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-            raise _not_an_image() from None
-    if getattr(image, "n_frames", 1) > 1:  # animated PNG
-        raise _not_an_image()
+def _open_checked(upload) -> Image.Image:
+    """Check the upload, decode it and return it with EXIF orientation applied."""
+    image = image_upload_check(upload, max_bytes=max_upload_bytes()).decode()
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # broken EXIF: keep the pixels as they are
@@ -120,7 +64,7 @@ def _encode(image: Image.Image, *, prefix: str) -> ContentFile:
 
 def photo_clean(upload) -> ContentFile:
     """Check the 25 x 35 mm colour photo and return it re-encoded as a JPEG ``ContentFile``."""
-    image = _open_checked(_read(upload))
+    image = _open_checked(upload)
     width, height = image.size
     if width < PHOTO_MIN_WIDTH or height < PHOTO_MIN_HEIGHT:
         raise ValidationError(
@@ -153,7 +97,7 @@ def photo_clean(upload) -> ContentFile:
 
 def scan_clean(upload) -> ContentFile:
     """Check a scan or photo of the ID card and return it re-encoded as a JPEG ``ContentFile``."""
-    image = _open_checked(_read(upload))
+    image = _open_checked(upload)
     width, height = image.size
     if min(width, height) < SCAN_MIN_SIDE:
         raise ValidationError(

@@ -1,20 +1,22 @@
 """Forms of attachment 1 (the unit's or the person's registration with the roster) and attachment 2.
 
-Forms check each field with the validators of :mod:`registration.validators`; everything that needs
-the database (a person or mobile already registered in the programme) is checked by
-:func:`registration.services.application_submit`, whose errors the views map back onto these forms.
+The forms collect the input and check only what the field type says (required, length, e-mail
+address, a choice from the list). Every rule and its message belongs to the services: each form's
+``clean`` shows the service's own checks (:func:`registration.services.applications.applicant_check`,
+:func:`~registration.services.applications.roster_row_check`,
+:func:`~registration.services.applications.roster_duplicates_check`,
+:func:`registration.services.attachment2.attachment2_check`), so the person sees every problem at
+once, and the views show what the services find on submit (a person or mobile already registered
+in the programme) through :func:`portal.forms.form_errors_apply`.
 """
 
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.html import escape, format_html
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.validators import mobile_validate
+from portal.forms import form_errors_apply
 
 from .consents import (
     ATTACHMENT1_CONSENTS,
@@ -24,11 +26,18 @@ from .consents import (
     consent_text,
 )
 from .models import CertificateType, ConsentGiver, ConsentKind, Education, TrainingCategory
-from .services import phone_validate
-from .validators import INDUSTRY_CHOICES, id_number_validate, industry_validate, uscc_validate
+from .roster_card import RosterCardMixin
+from .services.applications import (
+    MAX_ROSTER_ROWS,
+    applicant_check,
+    roster_duplicates_check,
+    roster_row_check,
+    roster_size_check,
+)
+from .services.attachment2 import ATTACHMENT2_FILES, SAFETY_YEARS_MAX, attachment2_check
+from .validators import INDUSTRY_CHOICES
 
 ROSTER_PREFIX = "roster"
-ROSTER_MAX_ROWS = 1000
 ROSTER_FIELDS = (
     "name",
     "id_number",
@@ -56,6 +65,19 @@ APPLICANT_FIELDS = (
 
 def _blank_choice(choices, label=None):
     return [("", label or _("— choose —")), *list(choices)]
+
+
+def _rule_errors_show(form: forms.BaseForm, error: ValidationError, *, field_map=None, skip=()) -> None:
+    """Show the messages of a service's check on ``form``, except on the fields the form's own
+    field checks refused already (an empty field is reported once) and on ``skip``."""
+    field_map = field_map or {}
+    shown = {
+        name: messages
+        for name, messages in error.message_dict.items()
+        if field_map.get(name, name) not in form.errors and field_map.get(name, name) not in skip
+    }
+    if shown:
+        form_errors_apply(form, ValidationError(shown), field_map=field_map)
 
 
 def _text(label, *, max_length, required=True, **attrs):
@@ -145,18 +167,15 @@ class ApplicantForm(ConsentFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._consent_fields_add()
 
-    def clean_industry(self):
-        return industry_validate(self.cleaned_data["industry"])
-
-    def clean_contact_phone(self):
-        return phone_validate(self.cleaned_data["contact_phone"])
-
-    def clean_mail_phone(self):
-        return phone_validate(self.cleaned_data["mail_phone"])
-
-    def clean_invoice_tax_id(self):
-        value = self.cleaned_data["invoice_tax_id"]
-        return uscc_validate(value) if value else ""
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            checked = applicant_check(applicant=self.applicant_data())
+        except ValidationError as error:
+            _rule_errors_show(self, error)
+        else:
+            cleaned.update({name: checked[name] for name in APPLICANT_FIELDS if name in self.fields})
+        return cleaned
 
     def applicant_data(self) -> dict:
         data = {name: self.cleaned_data.get(name, "") for name in APPLICANT_FIELDS if name != "kind"}
@@ -164,7 +183,7 @@ class ApplicantForm(ConsentFieldsMixin, forms.Form):
         return data
 
 
-class RosterRowForm(forms.Form):
+class RosterRowForm(RosterCardMixin, forms.Form):
     """One row of the roster of attachment 1."""
 
     name = _text(_("Name"), max_length=50, autocomplete="off")
@@ -191,140 +210,21 @@ class RosterRowForm(forms.Form):
     def clean_name(self):
         return re.sub(r"\s+", " ", self.cleaned_data["name"]).strip()
 
-    def clean_id_number(self):
-        return id_number_validate(self.cleaned_data["id_number"])
-
-    def clean_mobile(self):
-        return mobile_validate(self.cleaned_data["mobile"])
-
     def clean_previous_certificate_no(self):
         return self.cleaned_data["previous_certificate_no"].strip()
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("training_category") == TrainingCategory.REFRESHER and not cleaned.get(
-            "previous_certificate_no"
-        ):
-            self.add_error(
-                "previous_certificate_no",
-                ValidationError(
-                    _("Refresher training needs the number of the previous certificate."),
-                    code="previous_certificate_required",
-                ),
-            )
+        try:
+            checked = roster_row_check(row=self.roster_data())
+        except ValidationError as error:
+            _rule_errors_show(self, error)
+        else:
+            cleaned.update({name: checked[name] for name in ROSTER_FIELDS})
         return cleaned
 
     def roster_data(self) -> dict:
         return {name: self.cleaned_data.get(name, "") for name in ROSTER_FIELDS}
-
-    # Rendering: a roster can have hundreds of rows, so a row is built here with format_html
-    # (about 20 times faster than a template per widget). Layout: a card with a responsive grid,
-    # stacked on a phone, two lines per row on a wide screen.
-    _COLUMNS = {
-        "name": ("col-6 col-md-4 col-xl-2", "text", 50, ' autocomplete="off"'),
-        "id_number": (
-            "col-12 col-sm-6 col-md-8 col-xl-3",
-            "text",
-            24,
-            ' autocomplete="off" autocapitalize="characters" spellcheck="false"',
-        ),
-        "mobile": ("col-12 col-sm-6 col-md-4 col-xl-2", "tel", 20, ' autocomplete="off" inputmode="tel"'),
-        "email": ("col-12 col-sm-6 col-md-8 col-xl-5", "email", 254, ' autocomplete="off"'),
-        "certificate_type": ("col-12 col-sm-6 col-md-4 col-xl-3", None, None, ""),
-        "training_category": ("col-12 col-sm-6 col-md-4 col-xl-3", None, None, " data-roster-category"),
-        "previous_certificate_no": ("col-12 col-md-4 col-xl-3", "text", 40, ' autocomplete="off"'),
-    }
-
-    def as_roster_card(self) -> str:
-        """The row as a Bootstrap card; ``__num__`` as its number for the formset's empty form."""
-        skeleton = _roster_card_skeleton()
-        index = self.prefix.rsplit("-", 1)[-1]
-        number = str(int(index) + 1) if index.isdigit() else "__num__"
-        errors = self.errors if self.is_bound else {}
-        parts = []
-        for name, (cols, input_type, max_length, extra) in self._COLUMNS.items():
-            html_name = self.add_prefix(name)
-            auto_id = f"id_{html_name}"
-            if self.is_bound:
-                value = self.data.get(html_name, "")
-            else:
-                value = self.get_initial_for_field(self.fields[name], name)
-            value = "" if value is None else str(value)
-            field_errors = errors.get(name) if errors else None
-            invalid = " is-invalid" if field_errors else ""
-            aria = f' aria-invalid="true" aria-describedby="{auto_id}_error"' if field_errors else ""
-            if input_type is None:
-                options = skeleton["options"][name]
-                selected = f'<option value="{escape(value)}">'
-                if value and selected in options:
-                    options = options.replace(selected, selected[:-1] + " selected>", 1)
-                control = (
-                    f'<select class="form-select form-select-sm{invalid}" name="{html_name}" id="{auto_id}"'
-                    f"{extra}{aria}>{options}</select>"
-                )
-            else:
-                control = (
-                    f'<input type="{input_type}" class="form-control form-control-sm{invalid}" name="{html_name}" '
-                    f'id="{auto_id}" value="{escape(value)}" maxlength="{max_length}"{extra}{aria}>'
-                )
-            feedback = (
-                f'<div class="invalid-feedback" id="{auto_id}_error">{escape(" ".join(field_errors))}</div>'
-                if field_errors
-                else ""
-            )
-            parts.append(
-                f'<div class="{cols}"><label class="form-label small mb-0" for="{auto_id}">'
-                f"{skeleton['labels'][name]}</label>{control}{feedback}</div>"
-            )
-        delete_name = self.add_prefix("DELETE")
-        checked = " checked" if self.is_bound and self.data.get(delete_name) else ""
-        non_field = "".join(
-            f'<div class="text-danger small">{escape(e)}</div>'
-            for e in (errors.get("__all__", []) if errors else [])
-        )
-        return mark_safe(  # noqa: S308 (every value typed by a user is escaped above)
-            f'<div class="card roster-row mb-2{" border-danger" if errors else ""}" data-roster-row '
-            f'id="row-{self.prefix}"><div class="card-header d-flex flex-wrap align-items-center '
-            f'justify-content-between gap-2 py-1"><h3 class="h6 mb-0">{skeleton["trainee"]} '
-            f'<span data-row-number>{number}</span></h3><div class="form-check mb-0" data-roster-delete>'
-            f'<input type="checkbox" class="form-check-input" name="{delete_name}" id="id_{delete_name}"{checked}>'
-            f'<label class="form-check-label small" for="id_{delete_name}">{skeleton["leave_out"]}</label></div>'
-            f'<button type="button" class="btn btn-sm btn-outline-danger d-none" data-roster-remove>'
-            f'{skeleton["remove"]}</button></div><div class="card-body py-2">{non_field}'
-            f'<div class="row g-2">{"".join(parts)}</div></div></div>\n'
-        )
-
-
-_SKELETONS: dict[str, dict] = {}
-
-
-def _roster_card_skeleton() -> dict:
-    """Labels and option lists of a roster row in the active language (built once per language)."""
-    language = get_language() or ""
-    skeleton = _SKELETONS.get(language)
-    if skeleton is None:
-        fields = RosterRowForm.base_fields
-        labels = {name: escape(fields[name].label) for name in RosterRowForm._COLUMNS}
-        labels["previous_certificate_no"] = format_html(
-            '{} <span class="text-body-secondary">{}</span>',
-            fields["previous_certificate_no"].label,
-            gettext("(refresher only)"),
-        )
-        skeleton = {
-            "labels": labels,
-            "options": {
-                name: "".join(
-                    f'<option value="{escape(value)}">{escape(label)}</option>'
-                    for value, label in fields[name].choices
-                )
-                for name in ("certificate_type", "training_category")
-            },
-            "trainee": escape(gettext("Trainee")),
-            "leave_out": escape(gettext("Leave out this row")),
-            "remove": escape(gettext("Remove row")),
-        }
-        _SKELETONS[language] = skeleton
-    return skeleton
 
 
 class BaseRosterFormSet(forms.BaseFormSet):
@@ -335,38 +235,13 @@ class BaseRosterFormSet(forms.BaseFormSet):
             # Per-row errors first; duplicates are checked once every row is readable.
             return
         rows = self.rows()
-        if not rows:
-            raise ValidationError(_("Add at least one trainee to the roster."), code="roster_empty")
-        seen_ids: dict[str, int] = {}
-        seen_mobiles: dict[str, int] = {}
-        for position, form in rows:
-            id_number = form.cleaned_data["id_number"]
-            mobile = form.cleaned_data["mobile"]
-            if id_number in seen_ids:
-                form.add_error(
-                    "id_number",
-                    ValidationError(
-                        _("This person is already in row %(row)s of the roster."),
-                        code="roster_duplicate_person",
-                        params={"row": seen_ids[id_number]},
-                    ),
-                )
-            else:
-                seen_ids[id_number] = position
-            if mobile in seen_mobiles:
-                form.add_error(
-                    "mobile",
-                    ValidationError(
-                        _(
-                            "Mobile number %(mobile)s is already used in row %(row)s: every trainee needs "
-                            "their own mobile number."
-                        ),
-                        code="roster_duplicate_mobile",
-                        params={"mobile": mobile, "row": seen_mobiles[mobile]},
-                    ),
-                )
-            else:
-                seen_mobiles[mobile] = position
+        roster_size_check(count=len(rows))
+        duplicates = roster_duplicates_check(
+            rows=[form.roster_data() for _position, form in rows],
+            labels=[position for position, _form in rows],
+        )
+        for index, fields in duplicates.items():
+            form_errors_apply(rows[index - 1][1], ValidationError(fields))
 
     def initial_form_count(self) -> int:
         # Every row is an "extra" row: blank rows are skipped, and rows put in by the server
@@ -393,9 +268,9 @@ def roster_formset(data=None, *, initial=None, blank_rows: int = 0) -> BaseRoste
         formset=BaseRosterFormSet,
         extra=extra,
         can_delete=True,
-        max_num=ROSTER_MAX_ROWS,
+        max_num=MAX_ROSTER_ROWS,
         validate_max=True,
-        absolute_max=ROSTER_MAX_ROWS,
+        absolute_max=MAX_ROSTER_ROWS,
     )
     return formset_class(data, prefix=ROSTER_PREFIX, initial=initial)
 
@@ -403,7 +278,7 @@ def roster_formset(data=None, *, initial=None, blank_rows: int = 0) -> BaseRoste
 def roster_rows_posted(data) -> list[dict]:
     """The roster rows of a posted (possibly invalid) form, as typed: deleted and blank rows left out."""
     try:
-        total = min(int(data.get(f"{ROSTER_PREFIX}-TOTAL_FORMS", 0)), ROSTER_MAX_ROWS)
+        total = min(int(data.get(f"{ROSTER_PREFIX}-TOTAL_FORMS", 0)), MAX_ROSTER_ROWS)
     except (TypeError, ValueError):
         total = 0
     rows = []
@@ -423,7 +298,7 @@ def roster_form_data(rows: list[dict]) -> dict:
         f"{ROSTER_PREFIX}-TOTAL_FORMS": str(len(rows)),
         f"{ROSTER_PREFIX}-INITIAL_FORMS": "0",
         f"{ROSTER_PREFIX}-MIN_NUM_FORMS": "0",
-        f"{ROSTER_PREFIX}-MAX_NUM_FORMS": str(ROSTER_MAX_ROWS),
+        f"{ROSTER_PREFIX}-MAX_NUM_FORMS": str(MAX_ROSTER_ROWS),
     }
     for index, row in enumerate(rows):
         for name in ROSTER_FIELDS:
@@ -516,33 +391,38 @@ class IndividualForm(ConsentFieldsMixin, RosterRowForm):
         super().__init__(*args, **kwargs)
         self._consent_fields_add()
 
-    def clean_industry(self):
-        return industry_validate(self.cleaned_data["industry"])
+    # Optional fields that take another field's value when left empty.
+    FALLBACK_FIELDS = ("unit_name", "mail_recipient", "mail_phone", "invoice_title", "invoice_email")
 
-    def clean_mail_phone(self):
-        value = self.cleaned_data["mail_phone"]
-        return phone_validate(value) if value else ""
-
-    def clean_invoice_tax_id(self):
-        value = self.cleaned_data["invoice_tax_id"]
-        return uscc_validate(value) if value else ""
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            checked = applicant_check(applicant=self.applicant_data())
+        except ValidationError as error:
+            # An empty optional field took another field's value: that field reports its problem.
+            empty = [name for name in self.FALLBACK_FIELDS if not cleaned.get(name)]
+            _rule_errors_show(self, error, field_map=self.APPLICANT_FIELD_MAP, skip=empty)
+        else:
+            cleaned["industry"] = checked["industry"]
+        return cleaned
 
     def applicant_data(self) -> dict:
         c = self.cleaned_data
-        unit_name = c.get("unit_name") or c["name"]
+        name, mobile, email = c.get("name", ""), c.get("mobile", ""), c.get("email", "")
+        unit_name = c.get("unit_name") or name
         return {
             "kind": "individual",
             "unit_name": unit_name,
-            "industry": c["industry"],
-            "contact_name": c["name"],
-            "contact_phone": c["mobile"],
-            "contact_email": c["email"],
-            "mail_recipient": c.get("mail_recipient") or c["name"],
-            "mail_phone": c.get("mail_phone") or c["mobile"],
-            "mail_address": c["mail_address"],
+            "industry": c.get("industry", ""),
+            "contact_name": name,
+            "contact_phone": mobile,
+            "contact_email": email,
+            "mail_recipient": c.get("mail_recipient") or name,
+            "mail_phone": c.get("mail_phone") or mobile,
+            "mail_address": c.get("mail_address", ""),
             "invoice_title": c.get("invoice_title") or unit_name,
             "invoice_tax_id": c.get("invoice_tax_id", ""),
-            "invoice_email": c.get("invoice_email") or c["email"],
+            "invoice_email": c.get("invoice_email") or email,
         }
 
 
@@ -550,11 +430,9 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
     """Attachment 2, the trainee's own details. Gender and date of birth come from the ID number."""
 
     education = forms.ChoiceField(label=_("Education"), choices=_blank_choice(Education.choices))
-    safety_years = forms.IntegerField(
+    safety_years = forms.CharField(
         label=_("Years in safety work"),
-        min_value=0,
-        max_value=60,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": SAFETY_YEARS_MAX}),
     )
     work_unit = _text(_("Work unit"), max_length=120, autocomplete="organization")
     work_unit_address = _text(_("Work unit address"), max_length=200)
@@ -587,9 +465,15 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
         help_text=_("A clear photo or scan, JPEG or PNG."),
     )
-    declaration_name = _text(_("Signature (type your full name)"), max_length=50, autocomplete="name")
+    # Required by the service, which says how to sign when it is left empty.
+    declaration_name = forms.CharField(
+        label=_("Signature (type your full name)"),
+        max_length=50,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name", "required": True}),
+    )
 
-    DOCUMENT_FIELDS = ("photo", "id_front", "id_back")
+    DOCUMENT_FIELDS = ATTACHMENT2_FILES
     DATA_FIELDS = (
         "education",
         "safety_years",
@@ -610,33 +494,19 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self._consent_fields_add()
 
-    def clean_landline(self):
-        value = self.cleaned_data["landline"]
-        return phone_validate(value) if value else ""
-
-    def clean_declaration_name(self):
-        value = re.sub(r"\s+", "", self.cleaned_data["declaration_name"])
-        expected = re.sub(r"\s+", "", self.trainee.name)
-        if value != expected:
-            raise ValidationError(
-                _("Type your name exactly as registered (%(name)s) to sign the declaration."),
-                code="declaration_name_mismatch",
-                params={"name": self.trainee.name},
-            )
-        return value
-
     def clean(self):
         cleaned = super().clean()
-        for name in self.DOCUMENT_FIELDS:
-            if not cleaned.get(name) and not getattr(self.trainee, name):
-                self.add_error(
-                    name,
-                    ValidationError(
-                        _("Upload the %(document)s."),
-                        code="document_required",
-                        params={"document": self.fields[name].label},
-                    ),
-                )
+        try:
+            checked = attachment2_check(
+                trainee=self.trainee,
+                data=self.service_data(),
+                files=self.service_files(),
+                consents=self.consents_given(),
+            )
+        except ValidationError as error:
+            _rule_errors_show(self, error)
+        else:
+            cleaned.update({name: checked[name] for name in self.DATA_FIELDS})
         return cleaned
 
     def service_data(self) -> dict:

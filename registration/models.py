@@ -1,7 +1,7 @@
 """Registration: the year's programme, applications (attachment 1) and trainees (attachment 2).
 
 A trainee row is one person's registration in one programme; its status is what reviewers decide.
-``paid_at`` is set by the payments app through :func:`registration.services.trainee_mark_paid`.
+``paid_at`` is set by the payments app through :func:`registration.services.payment.trainee_mark_paid`.
 """
 
 import secrets
@@ -162,6 +162,8 @@ class TraineeStatus(models.TextChoices):
 
 
 LIVE_STATUSES = [TraineeStatus.SUBMITTED, TraineeStatus.RETURNED, TraineeStatus.APPROVED]
+#: Staff with this permission see full ID numbers and the ID card copies (each view audited).
+FULL_ID_PERMISSION = "registration.view_full_id_number"
 
 
 class Trainee(models.Model):
@@ -177,7 +179,7 @@ class Trainee(models.Model):
     # Attachment 1 roster
     name = models.CharField(_("name"), max_length=50)
     # Encrypted at rest; found and kept unique through its keyed hash (set together by
-    # registration.services.trainee_set_id_number). The masked copy outlives the retention purge.
+    # registration.services.personal_data.trainee_set_id_number). The masked copy outlives the retention purge.
     id_number = EncryptedCharField(_("ID number"), max_length=18, blank=True)
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_masked = models.CharField(_("ID number (masked)"), max_length=18, blank=True, editable=False)
@@ -231,10 +233,10 @@ class Trainee(models.Model):
         related_name="+",
     )
 
-    # Payment (set by the payments app through registration.services.trainee_mark_paid)
+    # Payment (set by the payments app through registration.services.payment.trainee_mark_paid)
     paid_at = models.DateTimeField(_("fee paid at"), null=True, blank=True, db_index=True)
 
-    # Retention: documents and personal data deleted (registration.services.trainees_purge_personal_data)
+    # Retention: documents and personal data deleted (registration.services.retention.trainees_purge_personal_data)
     purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True, db_index=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -10,26 +10,26 @@ reported with its Excel row number. Nothing is saved here.
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .forms import ROSTER_FIELDS, ROSTER_MAX_ROWS, RosterRowForm
+from portal.spreadsheets import workbook_rows_read
+
+from .forms import ROSTER_FIELDS, RosterRowForm
 from .models import CertificateType, TrainingCategory
+from .services.applications import MAX_ROSTER_ROWS, roster_duplicates_check
 from .validators import INDUSTRY_CHOICES
 
 MAX_WORKBOOK_BYTES = 5 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024  # zip bombs: refuse before openpyxl inflates anything
-MAX_SCAN_ROWS = ROSTER_MAX_ROWS + 200
+MAX_SCAN_ROWS = MAX_ROSTER_ROWS + 200
 MAX_SCAN_COLUMNS = 20
 TEMPLATE_ROSTER_ROWS = 100
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Labels of the paper form (Chinese, as printed in the notice); the reader also knows synonyms.
 TITLE = "企业主要负责人和安全生产管理人员 线上培训报名表"
@@ -334,7 +334,8 @@ class WorkbookError(Exception):
     """The file is not a readable .xlsx workbook (message for the user)."""
 
 
-def _load(file):
+def _rows(file) -> list[list]:
+    """The rows of the uploaded workbook (the shared safe loader); :class:`WorkbookError` if unreadable."""
     if hasattr(file, "seek"):
         file.seek(0)
     data = file.read(MAX_WORKBOOK_BYTES + 1) if hasattr(file, "read") else bytes(file)
@@ -343,30 +344,10 @@ def _load(file):
             _("The workbook is too large; the limit is %(limit)s MB.")
             % {"limit": MAX_WORKBOOK_BYTES // (1024 * 1024)}
         )
-    not_xlsx = _(
-        "The file is not an Excel workbook (.xlsx) or it is damaged. Save the roster as “Excel "
-        "workbook (*.xlsx)” (the downloadable template) and try again."
-    )
-    if not data.startswith(b"PK"):
-        if data.startswith(b"\xd0\xcf\x11\xe0"):
-            raise WorkbookError(
-                _(
-                    "This is an old Excel 97-2003 (.xls) file. Open it in Excel or WPS and save it as "
-                    "“Excel workbook (*.xlsx)”, then import it again."
-                )
-            )
-        raise WorkbookError(not_xlsx)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
-                raise WorkbookError(not_xlsx)
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except WorkbookError:
-        raise
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, EOFError):
-        raise WorkbookError(not_xlsx) from None
-    except Exception:  # openpyxl raises many kinds of errors on damaged XML
-        raise WorkbookError(not_xlsx) from None
+        return workbook_rows_read(data, max_rows=MAX_SCAN_ROWS, max_columns=MAX_SCAN_COLUMNS)
+    except ValidationError as exc:
+        raise WorkbookError(exc.messages[0]) from None
 
 
 def _header_columns(values: list[str]) -> dict[str, int] | None:
@@ -412,61 +393,58 @@ def _applicant_from_row(values: list, applicant: dict) -> None:
 
 def roster_read(file) -> RosterImport:
     """Read a filled attachment 1 workbook. Raises :class:`WorkbookError` if it cannot be read."""
-    workbook = _load(file)
+    table = _rows(file)[:MAX_SCAN_ROWS]
     result = RosterImport()
-    try:
-        sheet = workbook.worksheets[0]
-        for ws in workbook.worksheets:
-            if ws.sheet_state == "visible":
-                sheet = ws
-                break
-        columns = None
-        seen_ids: dict[str, int] = {}
-        seen_mobiles: dict[str, int] = {}
-        for excel_row, values in enumerate(
-            sheet.iter_rows(max_row=MAX_SCAN_ROWS, max_col=MAX_SCAN_COLUMNS, values_only=True), start=1
-        ):
-            values = list(values)
-            if columns is None:
-                found = _header_columns([cell_text(v) for v in values])
-                if found:
-                    columns = found
-                else:
-                    _applicant_from_row(values, result.applicant)
-                continue
-            raw = {
-                name: cell_text(values[index]) if index < len(values) else ""
-                for name, index in columns.items()
-            }
-            if _is_label_row(values) or not any(raw.get(name) for name in ("name", "id_number", "mobile")):
-                # Blank roster line (only 序号 or dropdowns filled), or the invoice block below it.
-                _applicant_from_row(values, result.applicant)
-                continue
-            if len(result.rows) >= ROSTER_MAX_ROWS:
-                result.errors.append(
-                    _("Row %(row)s and below: a roster can have at most %(max)s trainees.")
-                    % {"row": excel_row, "max": ROSTER_MAX_ROWS}
-                )
-                break
-            _row_read(result, excel_row, raw, values, columns, seen_ids, seen_mobiles)
+    columns = None
+    row_messages: list[list[str]] = []  # per entry of result.rows
+    cut = ""
+    for excel_row, values in enumerate(table, start=1):
         if columns is None:
-            result.errors.append(
-                _(
-                    "No roster found: the sheet needs a header row with “姓名” and “身份证号码” (use the "
-                    "downloadable template)."
-                )
+            found = _header_columns([cell_text(v) for v in values])
+            if found:
+                columns = found
+            else:
+                _applicant_from_row(values, result.applicant)
+            continue
+        raw = {
+            name: cell_text(values[index]) if index < len(values) else "" for name, index in columns.items()
+        }
+        if _is_label_row(values) or not any(raw.get(name) for name in ("name", "id_number", "mobile")):
+            # Blank roster line (only 序号 or dropdowns filled), or the invoice block below it.
+            _applicant_from_row(values, result.applicant)
+            continue
+        if len(result.rows) >= MAX_ROSTER_ROWS:
+            cut = _("Row %(row)s and below: a roster can have at most %(max)s trainees.") % {
+                "row": excel_row,
+                "max": MAX_ROSTER_ROWS,
+            }
+            break
+        row_messages.append(_row_read(result, excel_row, raw, values, columns))
+    _duplicates_add(result, row_messages)
+    for excel_row, messages in zip(result.excel_rows, row_messages, strict=True):
+        for message in messages:
+            result.errors.append(_("Row %(row)s: %(message)s") % {"row": excel_row, "message": message})
+        result.valid.append(not messages)
+    if cut:
+        result.errors.append(cut)
+    if columns is None:
+        result.errors.append(
+            _(
+                "No roster found: the sheet needs a header row with “姓名” and “身份证号码” (use the "
+                "downloadable template)."
             )
-        elif not result.rows:
-            result.errors.append(_("The roster in the workbook is empty."))
-    finally:
-        workbook.close()
+        )
+    elif not result.rows:
+        result.errors.append(_("The roster in the workbook is empty."))
     result.applicant = {k: v for k, v in result.applicant.items() if v}
     if "industry" in result.applicant:
         result.applicant["industry"] = industry_parse(result.applicant["industry"])
     return result
 
 
-def _row_read(result, excel_row, raw, values, columns, seen_ids, seen_mobiles) -> None:
+def _row_read(result, excel_row, raw, values, columns) -> list[str]:
+    """Read one roster line into ``result`` (cleaned if valid, as typed otherwise); return its
+    problems."""
     data = {name: raw.get(name, "") for name in ROSTER_FIELDS}
     data["certificate_type"] = certificate_type_parse(raw.get("certificate_type")) or raw.get(
         "certificate_type", ""
@@ -478,23 +456,6 @@ def _row_read(result, excel_row, raw, values, columns, seen_ids, seen_mobiles) -
     messages = []
     if form.is_valid():
         row = form.roster_data()
-        id_number, mobile = row["id_number"], row["mobile"]
-        if id_number in seen_ids:
-            messages.append(
-                _("%(field)s: the same person is already in row %(row)s.")
-                % {"field": _("ID number"), "row": seen_ids[id_number]}
-            )
-        else:
-            seen_ids[id_number] = excel_row
-        if mobile in seen_mobiles:
-            messages.append(
-                _(
-                    "%(field)s: %(mobile)s is already used in row %(row)s; every trainee needs their own mobile."
-                )
-                % {"field": _("Mobile number"), "mobile": mobile, "row": seen_mobiles[mobile]}
-            )
-        else:
-            seen_mobiles[mobile] = excel_row
     else:
         row = {name: form.cleaned_data.get(name, data[name]) for name in ROSTER_FIELDS}
         for name, errors in form.errors.items():
@@ -517,11 +478,26 @@ def _row_read(result, excel_row, raw, values, columns, seen_ids, seen_mobiles) -
                 messages.append(
                     _("%(field)s: %(message)s") % {"field": label, "message": text} if label else str(text)
                 )
-    for message in messages:
-        result.errors.append(_("Row %(row)s: %(message)s") % {"row": excel_row, "message": message})
     result.rows.append(row)
     result.excel_rows.append(excel_row)
-    result.valid.append(not messages)
+    return messages
+
+
+def _duplicates_add(result: RosterImport, row_messages: list[list[str]]) -> None:
+    """The same person or mobile number twice among the readable rows (the service's rule), each
+    named by its Excel row."""
+    readable = [index for index, messages in enumerate(row_messages) if not messages]
+    duplicates = roster_duplicates_check(
+        rows=[result.rows[index] for index in readable],
+        labels=[result.excel_rows[index] for index in readable],
+    )
+    fields = RosterRowForm.base_fields
+    for position, errors in duplicates.items():
+        for name, messages in errors.items():
+            row_messages[readable[position - 1]].extend(
+                _("%(field)s: %(message)s") % {"field": fields[name].label, "message": message}
+                for message in messages
+            )
 
 
 def _lost_precision(values, columns) -> bool:

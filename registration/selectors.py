@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import LIVE_STATUSES, Application, Programme, Trainee, TrainingCategory
@@ -83,8 +82,3 @@ def application_fee_summary(application: Application, trainees=None) -> FeeSumma
             else:
                 summary.count_refresher += 1
     return summary
-
-
-def trainees_for_review() -> QuerySet[Trainee]:
-    """Trainees with what the admin list shows (no query per row)."""
-    return Trainee.objects.select_related("application", "programme", "reviewed_by")

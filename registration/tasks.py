@@ -5,16 +5,26 @@ Tasks take ids and are idempotent (the services record each notice once, under a
 
 from celery import shared_task
 
-from . import services
+from .services.notices import (
+    application_confirmation_notify,
+    trainee_duplicate_attempt_notify,
+    trainee_status_change_notify,
+)
 
 
 @shared_task(name="registration.tasks.application_submitted_notify")
 def application_submitted_notify(*, application_id: int) -> bool:
     """Confirmation with the fee due to the contact; the attachment 2 link to each trainee."""
-    return services.application_confirmation_send(application_id=application_id)
+    return application_confirmation_notify(application_id=application_id)
 
 
 @shared_task(name="registration.tasks.trainee_status_notify")
 def trainee_status_notify(*, trainee_id: int, audit_entry_id: int) -> bool:
     """Tell the unit's contact and the trainee about the decision recorded in ``audit_entry_id``."""
-    return services.trainee_status_notice_send(trainee_id=trainee_id, audit_entry_id=audit_entry_id)
+    return trainee_status_change_notify(trainee_id=trainee_id, audit_entry_id=audit_entry_id)
+
+
+@shared_task(name="registration.tasks.trainee_duplicate_notify")
+def trainee_duplicate_notify(*, trainee_id: int, audit_entry_id: int) -> bool:
+    """Tell a registered person that a sign-up with their ID or mobile number was refused."""
+    return trainee_duplicate_attempt_notify(trainee_id=trainee_id, audit_entry_id=audit_entry_id)

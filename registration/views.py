@@ -1,17 +1,22 @@
-"""Public pages of registration: attachment 1 (unit or individual), the application page, attachment 2,
-and the protected documents and printable attachment 2.
+"""Public pages of registration: attachment 1 (unit or individual), the application page and
+attachment 2 (the documents and the printable form: :mod:`registration.document_views`).
 
 Units and trainees have no accounts: the application and each trainee are reached through private
-links (``access_key``). Personal documents are only ever streamed by the views below, which check
-the link or the staff permission; they have no public URL.
+links (``access_key``).
+
+The sign-up forms tell no visitor whether somebody is registered: the individual form answers
+every accepted submission with the same "an SMS is on its way" page, and a person already
+registered hears about it on the mobile number on file
+(:func:`registration.services.applications.application_submit_or_notify`). The unit's roster still
+names a row whose person is registered (the unit sees its application at once, so it must know
+who was not registered); how often it does so per address is limited
+(``REGISTRATION_RATE_CONFLICTS_IP``), as are sign-up POSTs per address
+(``REGISTRATION_RATE_SIGNUP_IP``).
 """
 
-import mimetypes
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -19,9 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.views import client_ip
+from portal.forms import form_errors_apply
+from portal.http import client_ip
+from portal.notifications import mask_mobile
+from portal.ratelimit import ratelimit_hit, ratelimit_setting
+from portal.spreadsheets import XLSX_CONTENT_TYPE
 
-from . import selectors, services
+from . import selectors
 from .consents import consent_field_name
 from .forms import (
     ApplicantForm,
@@ -33,11 +42,17 @@ from .forms import (
     roster_rows_posted,
 )
 from .models import Trainee, TraineeStatus
-from .pdf import attachment2_pdf
-from .roster_import import XLSX_CONTENT_TYPE, WorkbookError, roster_read, roster_template
+from .roster_import import WorkbookError, roster_read, roster_template
+from .services import review
+from .services.applications import RosterValidationError, application_submit, application_submit_or_notify
+from .services.attachment2 import ATTACHMENT2_FILES, trainee_attachment2_submit
 from .validators import id_number_mask
 
-DOCUMENT_KINDS = ("photo", "id_front", "id_back")
+# Sign-up POSTs (submit, import, add rows) per address and window (seconds).
+SIGNUP_RATE_IP = (20, 600)
+# Unit rosters: rows answered "already registered" per address and window.
+CONFLICTS_RATE_IP = (10, 24 * 3600)
+SESSION_SENT_MOBILE = "registration_sent_mobile"
 BLANK_ROWS_ADDED = 5
 EDITABLE_STATUSES = (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED)
 STATUS_BADGES = {
@@ -61,6 +76,30 @@ def _programme_or_closed(request):
     if programme is None:
         return None, render(request, "registration/closed.html", status=200)
     return programme, None
+
+
+def _signup_allowed(request) -> bool:
+    """Count a sign-up POST of this address; ``False`` once it is over the limit."""
+    limit, window = ratelimit_setting("REGISTRATION_RATE_SIGNUP_IP", SIGNUP_RATE_IP)
+    return ratelimit_hit(scope="signup-ip", key=client_ip(request) or "", limit=limit, window_seconds=window)
+
+
+def _signup_refused_message() -> str:
+    _limit, window = ratelimit_setting("REGISTRATION_RATE_SIGNUP_IP", SIGNUP_RATE_IP)
+    return _(
+        "Too many sign-up attempts from your network in a short time. Nothing was saved: wait "
+        "%(minutes)s minutes and submit again."
+    ) % {"minutes": max(1, -(-window // 60))}
+
+
+def _conflicts_allowed(request, count: int) -> bool:
+    """Count ``count`` roster rows answered "already registered" for this address."""
+    limit, window = ratelimit_setting("REGISTRATION_RATE_CONFLICTS_IP", CONFLICTS_RATE_IP)
+    key = client_ip(request) or ""
+    return all(
+        ratelimit_hit(scope="signup-conflicts-ip", key=key, limit=limit, window_seconds=window)
+        for _row in range(count)
+    )
 
 
 # --- Start page -----------------------------------------------------------------------------
@@ -128,27 +167,15 @@ def _error_summary(form, formset=None, extra=()) -> list[dict]:
     return summary
 
 
-def _add_errors(form, field, messages_list) -> None:
-    for message in messages_list:
-        form.add_error(field if field in form.fields else None, message)
-
-
 def _roster_errors_apply(exc, *, form, rows, field_map=None) -> list[str]:
     """Put a :class:`RosterValidationError` onto the forms; return messages that fit no field."""
-    leftovers = []
-    for name, messages_list in exc.applicant_errors.items():
-        target = (field_map or {}).get(name, name)
-        if target in form.fields:
-            _add_errors(form, target, messages_list)
-        elif name == "roster":
-            leftovers.extend(messages_list)
-        else:
-            _add_errors(form, None, messages_list)
+    applicant = {name: messages for name, messages in exc.applicant_errors.items() if name != "roster"}
+    leftovers = list(exc.applicant_errors.get("roster", []))
+    if applicant:
+        form_errors_apply(form, ValidationError(applicant), field_map=field_map)
     for number, fields in exc.row_errors.items():
         if 1 <= number <= len(rows):
-            row_form = rows[number - 1][1]
-            for name, messages_list in fields.items():
-                _add_errors(row_form, name, messages_list)
+            form_errors_apply(rows[number - 1][1], ValidationError(fields))
         else:
             leftovers.extend(str(m) for messages_list in fields.values() for m in messages_list)
     return leftovers
@@ -182,6 +209,8 @@ def unit_register(request):
         return _unit_render(
             request, programme=programme, form=ApplicantForm(), formset=roster_formset(blank_rows=1)
         )
+    if not _signup_allowed(request):
+        return _unit_refused(request, programme, _signup_refused_message())
     action = request.POST.get("action", "submit")
     if action == "import":
         return _unit_import(request, programme)
@@ -201,14 +230,24 @@ def unit_register(request):
     if formset.is_valid() and form_ok:
         rows = formset.rows()
         try:
-            application = services.application_submit(
+            application = application_submit(
                 programme=programme,
                 applicant=form.applicant_data(),
                 roster=[row_form.roster_data() for _number, row_form in rows],
                 consents=form.consents_given(),
                 ip=client_ip(request),
             )
-        except services.RosterValidationError as exc:
+        except RosterValidationError as exc:
+            if exc.conflicts and not _conflicts_allowed(request, exc.conflicts):
+                return _unit_refused(
+                    request,
+                    programme,
+                    _(
+                        "This roster names trainees who are already registered in this programme, more "
+                        "often than we answer one network in a day. If you submitted it before, its link "
+                        "was sent to the contact by SMS and e-mail; otherwise contact the association."
+                    ),
+                )
             extra_errors = _roster_errors_apply(exc, form=form, rows=rows)
         else:
             messages.success(
@@ -221,6 +260,19 @@ def unit_register(request):
             )
             return redirect("registration:application_detail", access_key=application.access_key)
     return _unit_render(request, programme=programme, form=form, formset=formset, extra_errors=extra_errors)
+
+
+def _unit_refused(request, programme, message: str):
+    """The unit's page again with what was typed (nothing saved) and ``message``, as 429."""
+    posted_rows = roster_rows_posted(request.POST)
+    return _unit_render(
+        request,
+        programme=programme,
+        form=ApplicantForm(initial=_applicant_initial(request.POST)),
+        formset=roster_formset(initial=posted_rows, blank_rows=0 if posted_rows else 1),
+        extra_errors=[message],
+        status=429,
+    )
 
 
 def _unit_import(request, programme):
@@ -281,45 +333,61 @@ def _unit_import(request, programme):
     )
 
 
-@require_http_methods(["GET", "POST"])
-def individual_register(request):
-    programme, closed = _programme_or_closed(request)
-    if closed:
-        return closed
-    extra_errors = []
-    if request.method == "POST":
-        form = IndividualForm(request.POST)
-        if form.is_valid():
-            try:
-                application = services.application_submit(
-                    programme=programme,
-                    applicant=form.applicant_data(),
-                    roster=[form.roster_data()],
-                    consents=form.consents_given(),
-                    ip=client_ip(request),
-                )
-            except services.RosterValidationError as exc:
-                extra_errors = _roster_errors_apply(
-                    exc, form=form, rows=[(1, form)], field_map=IndividualForm.APPLICANT_FIELD_MAP
-                )
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "Registration %(reference)s is submitted. Now complete your information form "
-                        "(attachment 2) with the button below; keep the link of this page."
-                    )
-                    % {"reference": application.reference},
-                )
-                return redirect("registration:application_detail", access_key=application.access_key)
-    else:
-        form = IndividualForm()
+def _individual_render(request, *, programme, form, extra_errors=(), status=200):
     context = {
         "form": form,
         "programme": programme,
-        "error_summary": _error_summary(form, None, extra_errors) if form.is_bound else [],
+        "error_summary": _error_summary(form, None, extra_errors) if form.is_bound or extra_errors else [],
     }
-    return render(request, "registration/individual_form.html", context)
+    return render(request, "registration/individual_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def individual_register(request):
+    """One person signs up. Every accepted submission gets the same answer, a page saying the link
+    comes by SMS, whether or not the person (or the mobile number) is registered already."""
+    programme, closed = _programme_or_closed(request)
+    if closed:
+        return closed
+    if request.method == "GET":
+        return _individual_render(request, programme=programme, form=IndividualForm())
+    if not _signup_allowed(request):
+        initial = {name: value for name, value in request.POST.items() if name != "csrfmiddlewaretoken"}
+        return _individual_render(
+            request,
+            programme=programme,
+            form=IndividualForm(initial=initial),
+            extra_errors=[_signup_refused_message()],
+            status=429,
+        )
+    form = IndividualForm(request.POST)
+    extra_errors = []
+    if form.is_valid():
+        try:
+            application_submit_or_notify(
+                programme=programme,
+                applicant=form.applicant_data(),
+                roster=[form.roster_data()],
+                consents=form.consents_given(),
+                ip=client_ip(request),
+            )
+        except RosterValidationError as exc:
+            extra_errors = _roster_errors_apply(
+                exc, form=form, rows=[(1, form)], field_map=IndividualForm.APPLICANT_FIELD_MAP
+            )
+        else:
+            request.session[SESSION_SENT_MOBILE] = form.cleaned_data["mobile"]
+            return redirect("registration:individual_sent")
+    return _individual_render(request, programme=programme, form=form, extra_errors=extra_errors)
+
+
+@never_cache
+@require_GET
+def individual_sent(request):
+    """After an individual sign-up: the link comes by SMS (the same page whatever happened)."""
+    mobile = request.session.get(SESSION_SENT_MOBILE, "")
+    context = {"mobile_masked": mask_mobile(mobile) if len(mobile) == 11 else ""}
+    return _private(render(request, "registration/individual_sent.html", context))
 
 
 # --- The application page -------------------------------------------------------------------
@@ -365,7 +433,7 @@ def trainee_withdraw(request, access_key, trainee_pk):
         raise Http404
     trainee = get_object_or_404(Trainee, pk=trainee_pk, application=application)
     try:
-        services.trainee_withdraw(trainee=trainee, ip=client_ip(request))
+        review.trainee_withdraw(trainee=trainee, ip=client_ip(request))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -396,17 +464,6 @@ def _attachment2_initial(trainee) -> dict:
     }
 
 
-def _service_errors_apply(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            for error in errors:
-                for message in error.messages:
-                    form.add_error(name if name in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def attachment2(request, access_key):
@@ -426,7 +483,7 @@ def attachment2(request, access_key):
         if form.is_valid():
             was_returned = trainee.status == TraineeStatus.RETURNED
             try:
-                services.trainee_attachment2_submit(
+                trainee_attachment2_submit(
                     trainee=trainee,
                     data=form.service_data(),
                     files=form.service_files(),
@@ -434,7 +491,7 @@ def attachment2(request, access_key):
                     ip=client_ip(request),
                 )
             except ValidationError as exc:
-                _service_errors_apply(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -461,119 +518,8 @@ def attachment2(request, access_key):
                 "field": form[kind],
                 "url": reverse("registration:trainee_document", args=[trainee.access_key, kind]),
             }
-            for kind in DOCUMENT_KINDS
+            for kind in ATTACHMENT2_FILES
         ],
         "error_summary": _error_summary(form) if form.is_bound else [],
     }
     return _private(render(request, "registration/attachment2.html", context))
-
-
-# --- Protected documents and the printable attachment 2 ------------------------------------
-
-
-def _sniff_content_type(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    return None
-
-
-def _document_response(trainee: Trainee, kind: str):
-    if kind not in DOCUMENT_KINDS:
-        raise Http404
-    field_file = getattr(trainee, kind)
-    if not field_file:
-        raise Http404
-    try:
-        handle = field_file.storage.open(field_file.name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    content_type = _sniff_content_type(handle.read(16))
-    handle.seek(0)
-    if content_type is None:
-        guessed = mimetypes.guess_type(field_file.name)[0]
-        content_type = guessed if guessed in ("image/jpeg", "image/png") else "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
-    extension = mimetypes.guess_extension(content_type) or ".bin"
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=False, filename=f"{kind}{'.jpg' if extension == '.jpeg' else extension}"
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
-
-
-FULL_ID_PERMISSION = "registration.view_full_id_number"
-# Documents that show the full ID number.
-ID_DOCUMENT_KINDS = ("id_front", "id_back")
-
-
-def _staff_trainee(request, trainee_pk):
-    """The trainee, for staff allowed to see trainees; others go to the admin log-in or get 403."""
-    user = request.user
-    if not user.is_authenticated:
-        return None, redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not (user.is_active and user.is_staff and user.has_perm("registration.view_trainee")):
-        raise PermissionDenied
-    return get_object_or_404(Trainee.objects.select_related("programme", "application"), pk=trainee_pk), None
-
-
-@require_GET
-def trainee_document(request, access_key, kind):
-    trainee = selectors.trainee_by_access_key(access_key)
-    if trainee is None:
-        raise Http404
-    return _document_response(trainee, kind)
-
-
-@require_GET
-def staff_document(request, trainee_pk, kind):
-    """A document for staff. The ID card copies show the full ID number: they need the full-ID
-    permission, and each view is written to the audit log (who, when, which, from where)."""
-    trainee, refused = _staff_trainee(request, trainee_pk)
-    if refused:
-        return refused
-    if kind in ID_DOCUMENT_KINDS and not request.user.has_perm(FULL_ID_PERMISSION):
-        raise PermissionDenied
-    response = _document_response(trainee, kind)
-    if kind in ID_DOCUMENT_KINDS:
-        services.trainee_full_id_view_record(
-            trainee=trainee, viewer=request.user, what=kind, ip=client_ip(request)
-        )
-    return response
-
-
-def _pdf_response(trainee: Trainee, *, full_id: bool = False):
-    response = HttpResponse(attachment2_pdf(trainee, full_id=full_id), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=False, filename=_("attachment2-%(name)s.pdf") % {"name": trainee.name}
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-@require_GET
-def attachment2_print(request, access_key):
-    trainee = selectors.trainee_by_access_key(access_key)
-    if trainee is None:
-        raise Http404
-    return _pdf_response(trainee)
-
-
-@require_GET
-def staff_attachment2_print(request, trainee_pk):
-    """The printable attachment 2 for staff: the full ID number only with the full-ID permission,
-    and then the view is audited."""
-    trainee, refused = _staff_trainee(request, trainee_pk)
-    if refused:
-        return refused
-    full = request.user.has_perm(FULL_ID_PERMISSION)
-    response = _pdf_response(trainee, full_id=full)
-    if full:
-        services.trainee_full_id_view_record(
-            trainee=trainee, viewer=request.user, what="attachment2_pdf", ip=client_ip(request)
-        )
-    return response

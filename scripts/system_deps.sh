@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Checks the system libraries and fonts the portal needs and installs what is missing with
+# Checks the system libraries, fonts and programs the portal needs and installs what is missing with
 # apt-get when run as root on Debian/Ubuntu; otherwise says exactly what to install.
-# Used by `make run` and `.ci/run`; extra Debian packages can be named as arguments.
-#   libpango-1.0-0 libpangoft2-1.0-0  WeasyPrint (PDF certificates, printable forms)
-#   libharfbuzz-subset0               fast font subsetting for the certificates
-#   fonts-noto-cjk                    Chinese text in PDFs
-#   fonts-hanazono fonts-babelstone-han  rare characters in names (CJK Extensions B to H)
+# The packages are listed once, in scripts/system-packages.txt (what each is for is noted there).
+# Used by `make run`, `make serve-prod`, `.ci/run` and the Dockerfile; extra Debian packages can be
+# named as arguments (CI adds chromium and poppler-utils for the tests).
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-cjk fonts-hanazono
-  fonts-babelstone-han "$@")
+list="$(dirname "$0")/system-packages.txt"
+# One package a line; "#" starts a comment.
+mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$list")
+if [ "${1:-}" = "--list" ]; then  # print the list (tests/portal/test_deploy.py compares it)
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+packages+=("$@")
 
 if ! command -v dpkg >/dev/null; then
-  if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then
-    echo "Install Pango, HarfBuzz (with its subset library) and CJK fonts (Noto CJK, HanaMin, BabelStone Han)," >&2
-    echo "e.g. on macOS: brew install pango harfbuzz font-noto-serif-cjk-sc font-hanamin font-babelstone-han" >&2
+  if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0 \
+    || ! command -v nginx >/dev/null || ! command -v ffmpeg >/dev/null; then
+    echo "Install Pango, HarfBuzz (with its subset library), CJK fonts (Noto CJK, HanaMin, BabelStone Han)," >&2
+    echo "nginx, ffmpeg and wrk, e.g. on macOS: brew install pango harfbuzz font-noto-serif-cjk-sc" >&2
+    echo "font-hanamin font-babelstone-han nginx ffmpeg wrk" >&2
     exit 1
   fi
   exit 0

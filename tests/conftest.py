@@ -49,6 +49,17 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts without rate-limit counters, cool-downs or log-in slow-downs (they live in
+    the cache, which outlives a test)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def sms_outbox():
     """SMS sent during a test (the locmem backend), emptied before each test."""
     from portal.notifications import sms_outbox as outbox

@@ -2,8 +2,9 @@ from django.db import migrations
 
 from portal.roles import FINANCE, grant_in_migration
 
-# Finance confirms, rejects and refunds payments, reconciles statements, issues invoices, edits the
-# collection settings and the holiday table. Reviewers get nothing here: they cannot confirm payments.
+# Finance confirms, rejects and refunds payments, reconciles statements, issues invoices and edits the
+# collection settings. Reviewers get nothing here: they cannot confirm payments. (The holiday table
+# moved to portal: its permissions are granted by portal/0006_holiday_roles.)
 FINANCE_PERMISSIONS = [
     "payments.view_payment",
     "payments.confirm_payment",
@@ -17,10 +18,6 @@ FINANCE_PERMISSIONS = [
     "payments.view_paymentsettings",
     "payments.add_paymentsettings",
     "payments.change_paymentsettings",
-    "payments.view_holiday",
-    "payments.add_holiday",
-    "payments.change_holiday",
-    "payments.delete_holiday",
 ]
 
 

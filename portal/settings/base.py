@@ -1,9 +1,12 @@
 """Settings shared by every environment. Values come from the environment (12-factor)."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from .database import sqlite_options_apply
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -24,7 +27,7 @@ INSTALLED_APPS = [
     "learning",
     "exams",
     "certificates",
-    "django.contrib.admin",
+    "portal.admin_site.PortalAdminConfig",  # django.contrib.admin, with the secret-field guard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.login_throttle.KnownDeviceMiddleware",  # remembers browsers that logged in (see below)
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -74,8 +78,10 @@ TEMPLATES = [
     },
 ]
 
+# SQLite (the default) in WAL mode with IMMEDIATE transactions and a busy timeout: the web server,
+# the Celery worker and beat write to one file in parallel (portal/settings/database.py).
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    "default": sqlite_options_apply(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -112,7 +118,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "portal.validators.axes_username"
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client's address: REMOTE_ADDR, or X-Forwarded-For from a trusted proxy (portal/http.py).
+AXES_CLIENT_IP_CALLABLE = "portal.http.client_ip_for_axes"
+# Per account, across addresses (portal/login_throttle.py): not a lockout but a slow-down. Locking
+# an account after N failures from anywhere would let anybody lock any trainee out by typing their
+# mobile number; axes has one failure limit and one cool-off for all its parameters, so it cannot
+# do both. Instead: after LOGIN_ACCOUNT_FREE_FAILURES failures (more than one address gets from
+# axes) each password check of the account waits its turn, 30 s after the last failure, doubling
+# per failure up to 15 minutes; attempts while waiting are refused unchecked and uncounted, so an
+# attacker gets one guess per turn and cannot make the wait longer by hammering. The trainee's own
+# browser (it logged in before: signed cookie) never waits, a new one at most the 15 minutes, and
+# a log-in by code or link ends it.
+LOGIN_ACCOUNT_FREE_FAILURES = env.int("LOGIN_ACCOUNT_FREE_FAILURES", default=10)
+LOGIN_ACCOUNT_DELAY_SECONDS = env.int("LOGIN_ACCOUNT_DELAY_SECONDS", default=30)
+LOGIN_ACCOUNT_MAX_DELAY_SECONDS = env.int("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", default=15 * 60)
+LOGIN_ACCOUNT_WINDOW_SECONDS = env.int("LOGIN_ACCOUNT_WINDOW_SECONDS", default=24 * 3600)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -147,6 +167,38 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # public pages need at most the three 5 MB documents of attachment 2; admin takes lesson videos.
 PORTAL_MAX_REQUEST_BYTES = env.int("PORTAL_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 PORTAL_MAX_ADMIN_REQUEST_BYTES = env.int("PORTAL_MAX_ADMIN_REQUEST_BYTES", default=1100 * 1024 * 1024)
+# How stored files reach the browser after the permission check (portal/files.py): "django" streams
+# them itself (make run, tests); "nginx" answers with X-Accel-Redirect and nginx sends them from an
+# internal location (docker compose, make serve-prod).
+PORTAL_FILE_SERVING = env.str("PORTAL_FILE_SERVING", default="django")
+
+# Object storage (several web hosts share the files): PORTAL_STORAGE=s3 puts every uploaded and
+# generated file in a private bucket of any S3-compatible service (django-storages), "media/" and
+# "private/" in it; permitted users then get a presigned URL valid PORTAL_S3_URL_SECONDS (lesson
+# videos PORTAL_S3_VIDEO_URL_SECONDS: a player keeps asking for ranges while the lesson plays).
+# Local disk ("local") is the default. Keys: PORTAL_S3_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, or
+# boto3's own sources (AWS_* variables, an instance role).
+PORTAL_STORAGE = env.str("PORTAL_STORAGE", default="local")
+PORTAL_S3_URL_SECONDS = env.int("PORTAL_S3_URL_SECONDS", default=300)
+PORTAL_S3_VIDEO_URL_SECONDS = env.int("PORTAL_S3_VIDEO_URL_SECONDS", default=4 * 3600)
+if PORTAL_STORAGE == "s3":
+    from .storage import s3_csp_origin, s3_setting_required, s3_storages
+
+    PORTAL_S3_OPTIONS = {
+        "bucket_name": s3_setting_required(env.str("PORTAL_S3_BUCKET", default=""), "PORTAL_S3_BUCKET"),
+        "endpoint_url": env.str("PORTAL_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("PORTAL_S3_REGION", default="") or None,
+        "access_key": env.str("PORTAL_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("PORTAL_S3_SECRET_ACCESS_KEY", default="") or None,
+        "addressing_style": env.str("PORTAL_S3_ADDRESSING_STYLE", default="") or None,
+        "querystring_expire": PORTAL_S3_URL_SECONDS,
+    }
+    STORAGES = {**STORAGES, **s3_storages(PORTAL_S3_OPTIONS)}
+    PORTAL_S3_ORIGIN = env.str("PORTAL_S3_PUBLIC_ORIGIN", default="") or s3_csp_origin(PORTAL_S3_OPTIONS)
+elif PORTAL_STORAGE != "local":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured('PORTAL_STORAGE must be "local" or "s3".')
 
 # --- Forms ----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -190,11 +242,43 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code: portal/celery.py (BEAT_SCHEDULE).
 
-# --- SMS ------------------------------------------------------------------------------------
+# --- SMS and the record of every message (portal/messaging) ------------------------------------
+# Console (logs) by default; production: portal.messaging.aliyun.AliyunSmsBackend or
+# portal.messaging.tencent.TencentSmsBackend, with the keys, the signature (签名) and one approved
+# template (模板) per message kind: SMS_TEMPLATES as JSON {"attachment2_link": "SMS_123", ...}
+# and / or one SMS_TEMPLATE_<KIND> variable per kind (`manage.py sms_templates` lists them).
 SMS_BACKEND = env("SMS_BACKEND", default="portal.notifications.ConsoleSmsBackend")
+# Aliyun AccessKey ID and secret / Tencent SecretId and SecretKey.
+SMS_ACCESS_KEY_ID = env("SMS_ACCESS_KEY_ID", default="")
+SMS_ACCESS_KEY_SECRET = env("SMS_ACCESS_KEY_SECRET", default="")
+SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
+SMS_APP_ID = env("SMS_APP_ID", default="")  # Tencent: SmsSdkAppId
+SMS_REGION = env("SMS_REGION", default="")  # default cn-hangzhou (Aliyun) / ap-guangzhou (Tencent)
+SMS_ENDPOINT = env("SMS_ENDPOINT", default="")  # the provider's API address (tests: a local server)
+SMS_TIMEOUT_SECONDS = env.int("SMS_TIMEOUT_SECONDS", default=10)
+SMS_TEMPLATES = {
+    **env.json("SMS_TEMPLATES", default={}),
+    **{
+        name[len("SMS_TEMPLATE_") :].lower(): value
+        for name, value in os.environ.items()
+        if name.startswith("SMS_TEMPLATE_") and value
+    },
+}
+# Sending: retries with exponential backoff (30 s doubled each time, at most 15 minutes apart);
+# a message still waiting after MESSAGE_STALE_MINUTES counts as undelivered; records are deleted
+# after MESSAGE_RETENTION_DAYS (they hold mobile numbers, names and, encrypted, codes and links).
+MESSAGE_MAX_RETRIES = env.int("MESSAGE_MAX_RETRIES", default=6)
+MESSAGE_RETRY_BACKOFF_SECONDS = env.int("MESSAGE_RETRY_BACKOFF_SECONDS", default=30)
+MESSAGE_RETRY_BACKOFF_MAX_SECONDS = env.int("MESSAGE_RETRY_BACKOFF_MAX_SECONDS", default=900)
+MESSAGE_STALE_MINUTES = env.int("MESSAGE_STALE_MINUTES", default=15)
+MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=180)
 
 # --- Portal ---------------------------------------------------------------------------------
 PORTAL_SITE_URL = env("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
+# Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed: the
+# client's address for the log-in lockout, audit entries, consents and rate limits comes from
+# portal.http.client_ip. Empty: REMOTE_ADDR only. The proxy's own address, never a client network.
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
 
 # --- Personal data (portal/crypto.py) -------------------------------------------------------
 # Fernet keys for the encrypted columns, newest first (comma-separated); old keys still decrypt
@@ -216,7 +300,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        # The SMS SDKs log whole requests (template variables: codes, private links) at DEBUG.
+        "tencentcloud_sdk_common": {"level": "WARNING"},
+        "darabonba-core": {"level": "WARNING"},
+    },
 }
 
 # Content Security Policy (django-csp): scripts only from the portal itself, no inline scripts.
@@ -235,6 +325,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+if PORTAL_STORAGE == "s3":  # lesson videos, posters and PDFs play from presigned bucket URLs
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(PORTAL_S3_ORIGIN)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"].append(PORTAL_S3_ORIGIN)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["frame-src"] = ["'self'", PORTAL_S3_ORIGIN]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import STORAGES, env
+from .database import sqlite_options_apply
 from .keys import fernet_keys_check
 
 DEBUG = False
@@ -20,7 +21,7 @@ PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY")
 if len(PERSONAL_DATA_HASH_KEY) < 32:
     raise ImproperlyConfigured("PERSONAL_DATA_HASH_KEY must be at least 32 characters long in production.")
 
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": sqlite_options_apply(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -39,7 +40,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 STORAGES = {
     **STORAGES,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed names and .gz copies, sent by nginx (portal/staticfiles.py).
+    "staticfiles": {"BACKEND": "portal.staticfiles.GzipManifestStaticFilesStorage"},
 }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import FIELD_ENCRYPTION_KEYS, PERSONAL_DATA_HASH_KEY, STORAGES, env
+from .database import sqlite_options_apply
 from .keys import development_key, fernet_keys_check
 
 DEBUG = False
@@ -14,7 +15,8 @@ ALLOWED_HOSTS = ["*"]
 FIELD_ENCRYPTION_KEYS = fernet_keys_check(FIELD_ENCRYPTION_KEYS or [development_key(SECRET_KEY)])
 PERSONAL_DATA_HASH_KEY = PERSONAL_DATA_HASH_KEY or development_key(SECRET_KEY, "personal-data-hash")
 
-DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///:memory:")}
+# The same SQLite options as `make run` (WAL itself needs a file: in memory it stays "memory").
+DATABASES = {"default": sqlite_options_apply(env.db("DATABASE_URL", default="sqlite:///:memory:"))}
 DATABASES["default"]["TEST"] = (
     {"NAME": env("TEST_DATABASE_NAME", default=None)} if env("TEST_DATABASE_NAME", default=None) else {}
 )

@@ -9,10 +9,11 @@ from django.test import Client
 from openpyxl import Workbook
 from pypdf import PdfReader
 
-from certificates import services
 from certificates.models import MailingStatus
-from tests.certificates.factories import passed_enrollment_make
-from tests.portal.factories import StaffFactory
+from certificates.services.issue import certificates_issue
+from certificates.services.pdf import certificate_render
+from certificates.services.verification import verify_url
+from tests.factories import StaffFactory, passed_enrollment_make
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -29,8 +30,8 @@ def _login(page, live_server, user) -> None:
 
 def _issued(name="欧阳𠮷"):
     enrollment = passed_enrollment_make(name=name)
-    (certificate,) = services.certificates_issue(enrollment_ids=[enrollment.pk]).issued
-    services.certificate_render(certificate_id=certificate.pk)
+    (certificate,) = certificates_issue(enrollment_ids=[enrollment.pk]).issued
+    certificate_render(certificate_id=certificate.pk)
     certificate.refresh_from_db()
     return certificate
 
@@ -65,7 +66,7 @@ def test_trainee_downloads_and_anyone_verifies(live_server, open_page, viewport_
     watched.assert_no_horizontal_scroll()
     watched.screenshot("verify-valid")
     # The QR code's link opens the same result without the name.
-    url = services.verify_url(certificate)
+    url = verify_url(certificate)
     page.goto(live_server.url + url[url.index("/certificates/") :])
     expect(page.locator("[data-result='valid']")).to_be_visible()
 

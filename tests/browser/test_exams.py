@@ -5,23 +5,18 @@ from django.test import Client
 
 from exams import services
 from exams.models import AttemptQuestion
-from tests.exams.factories import EnrollmentFactory, bank_make, template_make
+from tests.exams.helpers import studied_enrollment_make
+from tests.factories import bank_make, template_make
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_exam_page_saves_answers_and_confirms_submission(live_server, open_page, viewport_name, monkeypatch):
-    import learning.selectors
-
-    # Study progress (learning, issue 6) decides the unlock; here every exam is unlocked.
-    monkeypatch.setattr(
-        learning.selectors, "enrollment_exam_unlocked", lambda enrollment: True, raising=False
-    )
+def test_exam_page_saves_answers_and_confirms_submission(live_server, open_page, viewport_name):
     bank_make()
     template_make()
-    enrollment = EnrollmentFactory()
+    enrollment = studied_enrollment_make()  # the plan's hours credited: the exam is unlocked
     attempt = services.attempt_start(enrollment=enrollment)
     client = Client()
     client.force_login(enrollment.user)

@@ -1,6 +1,7 @@
 """The lesson page in a real browser (phone and desktop): heartbeats credit time, the presence check
 modal confirms it, a second tab takes over."""
 
+import re
 import time
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ import pytest
 from django.test import Client
 
 from learning.models import LessonProgress, RecordStatus, StudyRecord
-from tests.learning.factories import EnrollmentFactory, LessonFactory, plan_with
+from tests.factories import EnrollmentFactory, LessonFactory, plan_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,6 +48,8 @@ def test_lesson_page_credits_time_and_asks_for_presence(live_server, open_page, 
     page.mouse.move(10, 10)
     # the first credited heartbeat brings the presence check (due at once in this test)
     page.wait_for_selector("#presence-modal.show")
+    # the countdown's unit comes from the template's translated data attribute
+    assert re.fullmatch(r"\d+ 秒", page.locator("#presence-countdown").inner_text())
     watched.screenshot("presence")
     page.get_by_role("button", name="我在学习").click()
     assert _wait(

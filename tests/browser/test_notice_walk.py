@@ -55,7 +55,8 @@ from learning.models import (
     LessonProgress,
     StudyState,
 )
-from learning.services import enrollments_expire, study_hours_record
+from learning.services.staff_hours import study_hours_record
+from learning.services.windows import enrollments_expire
 from payments.models import Payment, PaymentStatus
 from registration.models import Application, Trainee, TraineeStatus
 from tests.browser.a11y import (
@@ -73,11 +74,16 @@ from tests.browser.walk_certificates import (
     step_certificate_mailing,
     step_certificate_verify,
 )
-from tests.certificates.factories import CertificateFactory
-from tests.exams.factories import template_make
-from tests.payments.factories import PaymentSettingsFactory
-from tests.portal.factories import StaffFactory
-from tests.registration.factories import ProgrammeFactory, TraineeFactory, id_number_make, uscc_make
+from tests.factories import (
+    CertificateFactory,
+    PaymentSettingsFactory,
+    ProgrammeFactory,
+    StaffFactory,
+    TraineeFactory,
+    id_number_make,
+    template_make,
+    uscc_make,
+)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -842,7 +848,7 @@ def test_photo_that_is_not_an_image_is_refused(live_server, open_page, tmp_path)
     page.goto(f"{live_server.url}/registration/t/{trainee.access_key}/")
     tick_consents(page)
     _fill_attachment2(page, trainee.name, {"photo": str(not_an_image), "front": front, "back": back})
-    message = "该文件不是 JPEG 或 PNG 图片。请上传 JPEG 或 PNG 格式的照片或扫描件。"
+    message = "该文件不是 JPEG 或 PNG 图片。请上传 JPEG 或 PNG 格式的图片。"
     expect(page.locator("#error-summary")).to_contain_text(message)
     expect(page.locator("#id_photo")).to_have_class(re.compile("is-invalid"))
     assert_fits_viewport(page)
@@ -855,7 +861,7 @@ def test_photo_that_is_not_an_image_is_refused(live_server, open_page, tmp_path)
 @pytest.fixture
 def unlocked(notice):
     """An enrollment of the walk's plan whose class hours are all credited (recorded by staff)."""
-    from tests.learning.factories import EnrollmentFactory
+    from tests.factories import EnrollmentFactory
 
     enrollment = EnrollmentFactory(
         trainee__programme=notice,
@@ -906,7 +912,7 @@ def test_submit_with_unanswered_questions_lists_them(live_server, open_page, unl
 
 
 def test_study_after_expiry_is_refused(live_server, open_page, notice):
-    from tests.learning.factories import EnrollmentFactory
+    from tests.factories import EnrollmentFactory
 
     opened = timezone.now() - datetime.timedelta(days=31)
     enrollment = EnrollmentFactory(
@@ -961,7 +967,7 @@ def _other_trainees_urls(enrollment: Enrollment, attempt: Attempt, lesson: Lesso
 
 
 def test_another_trainees_pages_are_refused(live_server, open_page, unlocked):
-    from tests.learning.factories import EnrollmentFactory
+    from tests.factories import EnrollmentFactory
 
     mine = EnrollmentFactory(
         trainee__programme=unlocked.programme,

@@ -3,7 +3,7 @@
 import pytest
 
 from payments.models import Payment
-from tests.payments.factories import ApplicationFactory, PaymentSettingsFactory, TraineeFactory
+from tests.factories import ApplicationFactory, ApprovedTraineeFactory, PaymentSettingsFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_pay_page_and_report_on_phone_and_desktop(live_server, open_page, viewport_name):
     PaymentSettingsFactory(account_number="6200 0000 0000 0000 0001 2345 6789")
     application = ApplicationFactory(unit_name="示例市安康精密机械制造股份有限公司第二分公司")
-    trainees = [TraineeFactory(application=application, name=name) for name in ("张三", "李四", "欧阳娜娜")]
+    trainees = [
+        ApprovedTraineeFactory(application=application, name=name) for name in ("张三", "李四", "欧阳娜娜")
+    ]
     watched = open_page(viewport_name)
     page = watched.page
     page.goto(f"{live_server.url}/payments/a/{application.access_key}/")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.portal.factories import UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

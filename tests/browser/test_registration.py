@@ -5,10 +5,10 @@ import io
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from registration.models import Trainee, TraineeStatus
-from tests.portal.factories import StaffFactory
-from tests.registration.factories import ProgrammeFactory, id_number_make, uscc_make
+from tests.factories import ProgrammeFactory, StaffFactory, id_number_make, uscc_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,6 +107,9 @@ def test_unit_registration_review_and_correction(live_server, open_page, tmp_pat
     page = unit.page
     page.goto(live_server.url + "/registration/unit/")
     _fill_unit_form(page)
+    # roster.js counts rows and estimates the fee with the template's translated words.
+    expect(page.locator("[data-roster-count]")).to_have_text("3 行")
+    expect(page.locator("[data-roster-fee]")).to_have_text("已填写 3 人，预计费用 1,900.00 元")
     unit.screenshot("attachment-1")
     page.get_by_role("button", name="提交报名").click()
     page.wait_for_url("**/registration/a/**")

@@ -15,9 +15,7 @@ from openpyxl import Workbook
 
 from certificates.models import Certificate, CertificateStatus, MailingStatus, PrintRun, PrintRunStatus
 from portal.models import AuditEntry
-from tests.portal.factories import StaffFactory
-
-from .factories import CertificateFactory
+from tests.factories import CertificateFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,15 +62,40 @@ def test_revoke_action_asks_a_reason_and_reports_each_row(reviewer_client):
     b = CertificateFactory(status=CertificateStatus.REVOKED)
     data = {"action": "revoke_selected", "_selected_action": [a.pk, b.pk]}
     form_page = reviewer_client.post(reverse(CHANGELIST), data)
-    assert form_page.status_code == 200 and 'name="reason"' in form_page.content.decode()
+    page = form_page.content.decode()
+    assert form_page.status_code == 200 and 'name="reason"' in page
+    assert "撤销后，公开查验页面将显示该证书已撤销，持证人也不能再下载。此操作不可恢复。" in page
+    assert a.number in page and b.number in page
     response = reviewer_client.post(
         reverse(CHANGELIST), {**data, "apply": "1", "reason": "资料造假"}, follow=True
     )
-    messages = [str(m) for m in response.context["messages"]]
-    assert any(a.number in m for m in messages) and any(b.number in m for m in messages)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"已撤销（1）：{a.number}",
+        f"{b.number}：未处理：证书 {b.number} 已被撤销。",
+    ]
     a.refresh_from_db()
     assert a.status == CertificateStatus.REVOKED and a.revoke_reason == "资料造假"
     assert AuditEntry.objects.filter(action="certificate.revoked").count() == 1
+
+
+def test_rerender_action_reports_the_certificates_that_failed(reviewer_client, monkeypatch):
+    from certificates import rendering
+
+    def unrenderable(data):
+        raise rendering.InvalidImageError("the seal must be a JPEG or PNG image.")
+
+    monkeypatch.setattr(rendering, "render_certificate_pdf", unrenderable)
+    certificate = CertificateFactory()
+    response = reviewer_client.post(
+        reverse(CHANGELIST),
+        {"action": "rerender_selected", "_selected_action": [certificate.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{certificate.number}：未处理：无法生成 PDF：原因见证书页面上的错误信息。"
+    ]
+    certificate.refresh_from_db()
+    assert certificate.render_error == "the seal must be a JPEG or PNG image." and not certificate.pdf
 
 
 def test_single_revoke_page(reviewer_client):
@@ -114,7 +137,11 @@ def test_tracking_import_page(reviewer_client, sms_outbox):
     bad = reviewer_client.post(
         url, {"file": _xlsx([["用户订单号", "运单号"], [a.number, "SF1000000000001"], [b.number, "bad"]])}
     )
-    assert bad.status_code == 200 and "Row 3" in bad.content.decode() or "第 3 行" in bad.content.decode()
+    assert bad.status_code == 200
+    assert (
+        '<ul class="errornote" id="import-errors"><li>第 3 行：“bad”不是有效的顺丰运单号'
+        "（SF 加 12-13 位数字，或 12-15 位数字）。</li></ul>"
+    ) in bad.content.decode()
     assert not Certificate.objects.filter(mailing_status=MailingStatus.MAILED).exists()
     # SF's export: waybill numbers typed as numbers, header not on the first row.
     good = reviewer_client.post(

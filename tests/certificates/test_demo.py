@@ -2,10 +2,10 @@ import io
 
 import pytest
 
-from certificates import demo, services
+from certificates import demo
 from certificates.models import Certificate, CertificateSettings
-
-from .factories import ISSUER, passed_enrollment_make
+from certificates.services.pdf import certificate_pdf_bytes
+from tests.factories import ISSUER, passed_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -19,4 +19,4 @@ def test_demo_load_sets_the_seal_and_sender_and_issues_for_passed_enrollments():
     assert Certificate.objects.filter(enrollment=enrollment).count() == 1
     certificate = Certificate.objects.get()
     assert certificate.issuer == ISSUER
-    assert services.certificate_pdf_bytes(certificate=certificate).startswith(b"%PDF")
+    assert certificate_pdf_bytes(certificate=certificate).startswith(b"%PDF")

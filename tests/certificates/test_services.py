@@ -14,15 +14,22 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from certificates import services
 from certificates.models import Certificate, CertificateStatus, MailingStatus, PrintRunStatus
 from certificates.selectors import mailing_state
+from certificates.services.issue import certificates_issue, certificates_issue_missing
+from certificates.services.mailing import (
+    certificate_mark_mailed,
+    mailing_list_export,
+    tracking_numbers_import,
+)
+from certificates.services.notices import certificate_issued_notify
+from certificates.services.pdf import certificate_pdf_bytes, certificate_render
+from certificates.services.print_runs import print_run_create, print_run_pdf, print_run_produce
+from certificates.services.revocation import certificate_revoke
+from certificates.services.verification import verify_url
 from learning.models import EnrollmentStatus
-from payments.models import Holiday
-from portal.models import AuditEntry
-from tests.portal.factories import StaffFactory
-
-from .factories import CertificateFactory, passed_enrollment_make
+from portal.models import AuditEntry, Holiday, OutboundMessage
+from tests.factories import CertificateFactory, StaffFactory, passed_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +37,7 @@ SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def _issue(enrollment):
-    return services.certificates_issue(enrollment_ids=[enrollment.pk])
+    return certificates_issue(enrollment_ids=[enrollment.pk])
 
 
 # -- issuing ---------------------------------------------------------------------------------
@@ -41,7 +48,7 @@ def test_issue_once_per_passed_enrollment_however_often_the_job_runs(django_capt
     with django_capture_on_commit_callbacks(execute=True):
         first = _issue(enrollment)
     second = _issue(enrollment)
-    swept = services.certificates_issue_missing()
+    swept = certificates_issue_missing()
 
     assert len(first.issued) == 1 and second.issued == [] and swept == 0
     assert second.skipped == {enrollment.pk: "exists"}
@@ -50,7 +57,7 @@ def test_issue_once_per_passed_enrollment_however_often_the_job_runs(django_capt
     assert certificate.number == f"AQ{timezone.localdate().year}{certificate.pk:06d}"
     assert certificate.holder_name == "王小明"
     assert certificate.hours == 32
-    assert certificate.certificate_type == "safety_manager" and certificate.training_category == "initial"
+    assert certificate.certificate_type == "principal" and certificate.training_category == "initial"
     assert (
         "*" in certificate.id_number_masked
         and certificate.id_number_masked[-4:] == enrollment.trainee.id_number[-4:]
@@ -75,18 +82,18 @@ def test_issuer_is_the_associations_and_required():
 
 def test_numbers_are_unique_and_come_from_the_row_sequence():
     enrollments = [passed_enrollment_make() for _ in range(3)]
-    result = services.certificates_issue(enrollment_ids=[e.pk for e in enrollments])
+    result = certificates_issue(enrollment_ids=[e.pk for e in enrollments])
     numbers = [row.number for row in result.issued]
     assert len(set(numbers)) == 3
     assert sorted(numbers) == sorted(Certificate.objects.values_list("number", flat=True))
 
 
 def test_not_passed_and_hours_incomplete_are_not_issued():
-    from tests.learning.factories import EnrollmentFactory
+    from tests.factories import EnrollmentFactory
 
     active = EnrollmentFactory()
     short = passed_enrollment_make(hours_complete=False)
-    result = services.certificates_issue(enrollment_ids=[active.pk, short.pk])
+    result = certificates_issue(enrollment_ids=[active.pk, short.pk])
     assert result.issued == []
     assert result.skipped == {active.pk: "not_passed", short.pk: "hours_incomplete"}
     assert AuditEntry.objects.filter(action="certificate.withheld", target_id=str(short.pk)).exists()
@@ -95,8 +102,8 @@ def test_not_passed_and_hours_incomplete_are_not_issued():
 
 def test_sweep_issues_what_the_signal_missed():
     enrollments = [passed_enrollment_make() for _ in range(2)]
-    assert services.certificates_issue_missing() == 2
-    assert services.certificates_issue_missing() == 0
+    assert certificates_issue_missing() == 2
+    assert certificates_issue_missing() == 0
     assert Certificate.objects.filter(enrollment__in=enrollments).count() == 2
 
 
@@ -114,11 +121,19 @@ def test_issued_sms_goes_once(sms_outbox, django_capture_on_commit_callbacks):
     enrollment = passed_enrollment_make()
     with django_capture_on_commit_callbacks(execute=True):
         (certificate,) = _issue(enrollment).issued
-    assert len([m for m in sms_outbox if certificate.number in m.message]) == 1
+    due = certificate.mail_due_on.isoformat()
+    issued = f"您的培训证书{certificate.number}已核发，可在个人中心下载，纸质证书将于{due}前寄出。"
+    assert [(m.mobile, m.message) for m in sms_outbox] == [(enrollment.user.mobile, issued)]
+    # Recorded as the message kind registered with the SMS provider, about the certificate.
+    (record,) = OutboundMessage.objects.filter(kind="certificate_issued")
+    assert (record.event, record.about_id, record.status) == (
+        f"certificate:{certificate.pk}:issued:sms",
+        str(certificate.pk),
+        "sent",
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.certificate_issued_notify(certificate_id=certificate.pk) is False
-    assert len([m for m in sms_outbox if certificate.number in m.message]) == 1
-    assert sms_outbox[-1].mobile == enrollment.user.mobile
+        assert certificate_issued_notify(certificate_id=certificate.pk) is False
+    assert len(sms_outbox) == 1
 
 
 @pytest.mark.services("postgres")
@@ -130,7 +145,7 @@ def test_concurrent_issue_on_postgresql_makes_one_certificate():
         from django.db import connections
 
         try:
-            return len(services.certificates_issue(enrollment_ids=[enrollment.pk]).issued)
+            return len(certificates_issue(enrollment_ids=[enrollment.pk]).issued)
         finally:
             connections.close_all()
 
@@ -155,7 +170,7 @@ def test_pdf_holds_the_rare_name_as_text_and_a_qr_code_to_the_verification_page(
     enrollment = passed_enrollment_make(name=RARE)
     (certificate,) = _issue(enrollment).issued
     certificate.refresh_from_db()
-    pdf = services.certificate_pdf_bytes(certificate=certificate)
+    pdf = certificate_pdf_bytes(certificate=certificate)
     text = _pdf_text(pdf)
     assert RARE in text
     assert certificate.number in text
@@ -169,17 +184,17 @@ def test_pdf_holds_the_rare_name_as_text_and_a_qr_code_to_the_verification_page(
     )
     codes = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
     urls = [code.text for code in codes if code.format == zxingcpp.BarcodeFormat.QRCode]
-    assert urls == [services.verify_url(certificate)]
+    assert urls == [verify_url(certificate)]
     assert urls[0].startswith(f"https://peixun.example.cn/certificates/verify/{certificate.number}/?k=")
 
 
 def test_render_is_idempotent_and_force_replaces_the_file():
     (certificate,) = _issue(passed_enrollment_make()).issued
-    first = services.certificate_render(certificate_id=certificate.pk).pdf.name
+    first = certificate_render(certificate_id=certificate.pk).pdf.name
     assert first
-    again = services.certificate_render(certificate_id=certificate.pk)
+    again = certificate_render(certificate_id=certificate.pk)
     assert again.pdf.name == first
-    forced = services.certificate_render(certificate_id=certificate.pk, force=True)
+    forced = certificate_render(certificate_id=certificate.pk, force=True)
     assert forced.pdf.name != first
     assert not forced.pdf.storage.exists(first)
 
@@ -187,11 +202,11 @@ def test_render_is_idempotent_and_force_replaces_the_file():
 def test_a_name_no_font_can_draw_is_recorded_not_crashed():
     enrollment = passed_enrollment_make(name="王\U0010fffd")
     (certificate,) = _issue(enrollment).issued
-    services.certificate_render(certificate_id=certificate.pk)
+    certificate_render(certificate_id=certificate.pk)
     certificate.refresh_from_db()
     assert not certificate.pdf and "U+10FFFD" in certificate.render_error
     with pytest.raises(ValidationError):
-        services.certificate_pdf_bytes(certificate=certificate)
+        certificate_pdf_bytes(certificate=certificate)
 
 
 # -- revocation ----------------------------------------------------------------------------------
@@ -201,15 +216,15 @@ def test_revoke_needs_a_reason_is_audited_and_happens_once():
     staff = StaffFactory()
     certificate = CertificateFactory()
     with pytest.raises(ValidationError):
-        services.certificate_revoke(certificate=certificate, actor=staff, reason="  ")
-    services.certificate_revoke(certificate=certificate, actor=staff, reason="证件造假", ip="10.0.0.9")
+        certificate_revoke(certificate=certificate, actor=staff, reason="  ")
+    certificate_revoke(certificate=certificate, actor=staff, reason="证件造假", ip="10.0.0.9")
     certificate.refresh_from_db()
     assert certificate.status == CertificateStatus.REVOKED and certificate.revoked_by == staff
     entry = AuditEntry.objects.get(action="certificate.revoked")
     assert entry.reason == "证件造假" and entry.actor == staff and entry.ip_address == "10.0.0.9"
     assert entry.old_value == {"status": "valid"} and entry.new_value == {"status": "revoked"}
     with pytest.raises(ValidationError):
-        services.certificate_revoke(certificate=certificate, actor=staff, reason="again")
+        certificate_revoke(certificate=certificate, actor=staff, reason="again")
 
 
 # -- the 10-working-day mailing deadline ---------------------------------------------------------
@@ -248,15 +263,18 @@ def test_mark_mailed_validates_the_tracking_number_and_tells_the_trainee(
     staff = StaffFactory()
     certificate = CertificateFactory()
     with pytest.raises(ValidationError):
-        services.certificate_mark_mailed(certificate=certificate, tracking_number="12345", actor=staff)
+        certificate_mark_mailed(certificate=certificate, tracking_number="12345", actor=staff)
     with django_capture_on_commit_callbacks(execute=True):
-        services.certificate_mark_mailed(
-            certificate=certificate, tracking_number="sf 1234 5678 9012", actor=staff
-        )
+        certificate_mark_mailed(certificate=certificate, tracking_number="sf 1234 5678 9012", actor=staff)
     certificate.refresh_from_db()
     assert certificate.mailing_status == MailingStatus.MAILED
     assert certificate.tracking_number == "SF123456789012" and certificate.mailed_at
-    assert "SF123456789012" in sms_outbox[-1].message
+    assert [(m.mobile, m.message) for m in sms_outbox] == [
+        (
+            certificate.enrollment.user.mobile,
+            f"您的培训证书{certificate.number}已由顺丰速运寄出，运单号SF123456789012（到付）。",
+        )
+    ]
     assert mailing_state(certificate) == "mailed"
     assert AuditEntry.objects.filter(action="certificate.mailed", target_id=str(certificate.pk)).exists()
 
@@ -273,23 +291,23 @@ def test_tracking_import_is_all_or_nothing_with_row_numbers():
         (6, a.number, "SF1000000000004"),
     ]
     with pytest.raises(ValidationError) as error:
-        services.tracking_numbers_import(rows=rows, actor=staff)
+        tracking_numbers_import(rows=rows, actor=staff)
     messages = error.value.messages
     for row in (3, 4, 5, 6):  # every bad row named by its number (Chinese by default)
         assert any(m.startswith(f"第 {row} 行") for m in messages), messages
     assert not any(m.startswith("第 2 行") for m in messages)
     assert not Certificate.objects.filter(mailing_status=MailingStatus.MAILED).exists()
 
-    result = services.tracking_numbers_import(
+    result = tracking_numbers_import(
         rows=[(2, a.number.lower(), "SF1000000000001"), (3, b.number, "1000000000002")], actor=staff
     )
     assert (result.mailed, result.unchanged) == (2, 0)
-    again = services.tracking_numbers_import(rows=[(2, a.number, "SF1000000000001")], actor=staff)
+    again = tracking_numbers_import(rows=[(2, a.number, "SF1000000000001")], actor=staff)
     assert (again.mailed, again.unchanged) == (0, 1)
     b.refresh_from_db()
     assert b.tracking_number == "1000000000002"
     with pytest.raises(ValidationError):  # a different number for an already mailed certificate
-        services.tracking_numbers_import(rows=[(2, a.number, "SF1000000000009")], actor=staff)
+        tracking_numbers_import(rows=[(2, a.number, "SF1000000000009")], actor=staff)
 
 
 def test_mailing_export_marks_booked_and_leaves_out_revoked_and_mailed():
@@ -299,7 +317,7 @@ def test_mailing_export_marks_booked_and_leaves_out_revoked_and_mailed():
     pending = CertificateFactory()
     revoked = CertificateFactory(status=CertificateStatus.REVOKED)
     mailed = CertificateFactory(mailing_status=MailingStatus.MAILED, tracking_number="SF1")
-    content = services.mailing_list_export(certificate_ids=[pending.pk, revoked.pk, mailed.pk], actor=staff)
+    content = mailing_list_export(certificate_ids=[pending.pk, revoked.pk, mailed.pk], actor=staff)
     sheet = load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "用户订单号" and "付款方式" in rows[0]
@@ -309,7 +327,7 @@ def test_mailing_export_marks_booked_and_leaves_out_revoked_and_mailed():
     pending.refresh_from_db()
     assert pending.mailing_status == MailingStatus.EXPORTED and pending.exported_at
     with pytest.raises(ValidationError):
-        services.mailing_list_export(certificate_ids=[revoked.pk, mailed.pk], actor=staff)
+        mailing_list_export(certificate_ids=[revoked.pk, mailed.pk], actor=staff)
 
 
 # -- bulk print runs ---------------------------------------------------------------------------
@@ -320,21 +338,19 @@ def test_print_run_produces_one_pdf_with_progress_and_is_idempotent(django_captu
     certificates = [CertificateFactory(holder_name=name) for name in ("甲一", "乙二", "丙三")]
     revoked = CertificateFactory(status=CertificateStatus.REVOKED)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.print_run_create(
-            certificate_ids=[c.pk for c in certificates] + [revoked.pk], actor=staff
-        )
+        run = print_run_create(certificate_ids=[c.pk for c in certificates] + [revoked.pk], actor=staff)
     run.refresh_from_db()
     assert run.status == PrintRunStatus.DONE and (run.done, run.total) == (3, 3)
-    with services.print_run_pdf(run=run) as handle:
+    with print_run_pdf(run=run) as handle:
         reader = PdfReader(io.BytesIO(handle.read()))
     assert len(reader.pages) == 3
     assert "甲一" in reader.pages[0].extract_text()
     finished = run.finished_at
-    services.print_run_produce(print_run_id=run.pk)
+    print_run_produce(print_run_id=run.pk)
     run.refresh_from_db()
     assert run.finished_at == finished
     with pytest.raises(ValidationError):
-        services.print_run_create(certificate_ids=[revoked.pk], actor=staff)
+        print_run_create(certificate_ids=[revoked.pk], actor=staff)
 
 
 def test_enrollment_status_is_untouched_by_issuing():

@@ -7,10 +7,9 @@ from openpyxl import load_workbook
 
 from exams import services
 from exams.models import ExamTemplate, Question
-from tests.portal.factories import StaffFactory
+from tests.factories import QuestionFactory, StaffFactory, template_make
 
-from .factories import EnrollmentFactory, QuestionFactory, template_make
-from .helpers import answers_scoring
+from .helpers import answers_scoring, studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +68,7 @@ def test_question_add_with_letters(course_admin):
 def test_question_changelist_with_stats_has_bounded_queries(
     course_admin, template, django_assert_max_num_queries
 ):
-    enrollment = EnrollmentFactory()
+    enrollment = studied_enrollment_make()
     attempt = services.attempt_start(enrollment=enrollment)
     services.attempt_submit(
         attempt_id=attempt.pk, user=enrollment.user, answers=answers_scoring(attempt, wrong=2)
@@ -101,6 +100,21 @@ def test_import_through_admin(course_admin):
     assert response.status_code == 200 and "第 2 行" in response.content.decode()
 
 
+def test_import_of_a_file_that_is_no_workbook_shows_the_reason_on_the_file_field(course_admin):
+    upload = io.BytesIO(b"code,stem\n1,2\n")
+    upload.name = "questions.xlsx"
+    response = course_admin.post(reverse("admin:exams_question_import"), {"file": upload})
+    assert response.status_code == 200
+    assert response.context["errors"] == []
+    assert response.context["form"].errors == {
+        "file": [
+            "无法读取该文件：它已损坏或不是 Excel 工作簿（.xlsx）。请用 Excel 或 WPS 打开，"
+            "另存为“Excel 工作簿（*.xlsx）”后重新上传。"
+        ]
+    }
+    assert not Question.objects.exists()
+
+
 def test_template_admin_warns_when_the_bank_is_too_small(course_admin, django_assert_max_num_queries):
     QuestionFactory.create_batch(3)
     template = template_make()
@@ -114,7 +128,7 @@ def test_template_admin_warns_when_the_bank_is_too_small(course_admin, django_as
 
 def test_attempts_and_statistics(course_admin, template, django_assert_max_num_queries):
     for wrong in (0, 3, 5):
-        enrollment = EnrollmentFactory()
+        enrollment = studied_enrollment_make()
         attempt = services.attempt_start(enrollment=enrollment)
         services.attempt_submit(
             attempt_id=attempt.pk, user=enrollment.user, answers=answers_scoring(attempt, wrong=wrong)

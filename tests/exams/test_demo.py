@@ -5,7 +5,7 @@ import pytest
 from exams import demo, selectors, services
 from exams.models import ExamTemplate, Question
 
-from .factories import EnrollmentFactory
+from .helpers import studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_demo_load_is_idempotent_and_fills_every_template():
 @pytest.mark.parametrize("category", ["initial", "refresher"])
 def test_demo_templates_draw_papers(certificate_type, category):
     demo.load(stdout=io.StringIO())
-    enrollment = EnrollmentFactory(
+    enrollment = studied_enrollment_make(
         trainee__certificate_type=certificate_type, trainee__training_category=category
     )
     attempt = services.attempt_start(enrollment=enrollment)

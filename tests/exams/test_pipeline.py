@@ -1,50 +1,25 @@
-"""Exams together with the real learning rules (no monkeypatching): the exam unlocks only when the
-plan's hours are credited, a fail offers a resit, a pass moves the enrollment to "passed"."""
-
-from decimal import Decimal
+"""Exams along learning's rules step by step: the exam unlocks only when the plan's hours are
+credited, a fail offers a resit, a pass moves the enrollment to "passed"."""
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from exams.selectors import exam_access
 from exams.services import attempt_start, attempt_submit
-from learning.models import Course, CoursePlan, EnrollmentStatus, Lesson
-from learning.services import study_hours_record
-from tests.portal.factories import StaffFactory
+from learning.models import EnrollmentStatus
+from learning.services.staff_hours import study_hours_record
+from tests.factories import EnrollmentFactory, StaffFactory, plan_make
 
 from .helpers import answers_scoring
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def exam_unlock():  # overrides the conftest's monkeypatch: the real learning rule applies here
-    return None
-
-
-@pytest.fixture
-def mark_passed():
-    return None
-
-
-def _plan(enrollment) -> list[Lesson]:
-    trainee = enrollment.trainee
-    course = Course.objects.create(code="law", title="安全生产法")
-    lessons = [
-        Lesson.objects.create(
-            course=course, code=f"law-{i}", order=i, title=f"第 {i} 讲", class_hours=Decimal(16)
-        )
-        for i in (1, 2)
-    ]
-    plan = CoursePlan.objects.create(
-        certificate_type=trainee.certificate_type, training_category=trainee.training_category
+def test_exam_unlocks_at_the_hours_then_fail_resit_pass(template):
+    enrollment = EnrollmentFactory(
+        trainee__certificate_type="principal", trainee__training_category="initial"
     )
-    plan.courses.add(course)
-    return lessons
-
-
-def test_exam_unlocks_at_the_hours_then_fail_resit_pass(enrollment, template):
-    lessons = _plan(enrollment)
+    lessons = plan_make(certificate_type="principal", training_category="initial", hours=32)
     assert not exam_access(enrollment).allowed
     with pytest.raises(ValidationError):
         attempt_start(enrollment=enrollment, actor=enrollment.user)

@@ -6,8 +6,7 @@ from openpyxl import Workbook, load_workbook
 
 from exams.models import Question, QuestionType
 from exams.question_import import questions_import, template_workbook
-
-from .factories import QuestionFactory
+from tests.factories import QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +96,13 @@ def test_duplicate_codes_in_the_file_are_reported():
     assert not Question.objects.exists()
 
 
-def test_not_an_excel_file():
-    with pytest.raises(ValidationError):
+def test_not_an_excel_file_is_refused_on_the_file():
+    with pytest.raises(ValidationError) as refused:
         questions_import(file=io.BytesIO(b"name,stem\n1,2\n"))
+    assert refused.value.message_dict == {
+        "file": [
+            "无法读取该文件：它已损坏或不是 Excel 工作簿（.xlsx）。请用 Excel 或 WPS 打开，"
+            "另存为“Excel 工作簿（*.xlsx）”后重新上传。"
+        ]
+    }
+    assert not Question.objects.exists()

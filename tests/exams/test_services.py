@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from exams import selectors, services
@@ -19,11 +20,12 @@ from exams.models import (
     QuestionType,
     SubmitReason,
 )
-from learning.models import EnrollmentStatus
+from learning.models import Enrollment, EnrollmentStatus
+from learning.services.windows import enrollments_expire
 from portal.models import AuditEntry
+from tests.factories import EnrollmentFactory, QuestionFactory, RuleFactory, bank_make, template_make
 
-from .factories import EnrollmentFactory, QuestionFactory, RuleFactory, bank_make, template_make
-from .helpers import answers_scoring, right_answers
+from .helpers import answers_scoring, passed_entries, right_answers, studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +64,7 @@ def test_each_attempt_draws_its_own_random_paper(db):
     template = template_make()
     papers = []
     for seed in (1, 2):
-        enrollment = EnrollmentFactory()
+        enrollment = studied_enrollment_make()
         attempt = services.attempt_start(enrollment=enrollment, rng=random.Random(seed))
         papers.append(list(attempt.items.order_by("position").values_list("question_id", "options")))
     assert papers[0] != papers[1]
@@ -160,9 +162,7 @@ def test_submit_refused_while_questions_are_unanswered(template, enrollment):
     assert AttemptQuestion.objects.filter(attempt=attempt, answer__isnull=False).count() == 9
 
 
-def test_pass_grades_and_moves_the_enrollment(
-    template, enrollment, mark_passed, django_capture_on_commit_callbacks
-):
+def test_pass_grades_and_moves_the_enrollment(template, enrollment, django_capture_on_commit_callbacks):
     from exams.signals import exam_passed
 
     received = []
@@ -182,29 +182,39 @@ def test_pass_grades_and_moves_the_enrollment(
     assert attempt.status == AttemptStatus.SUBMITTED
     assert attempt.submit_reason == SubmitReason.TRAINEE
     assert attempt.score == Decimal("90") and attempt.passed is True and attempt.correct_count == 10
-    assert [c["enrollment_id"] for c in mark_passed.calls] == [enrollment.pk]
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at) == (EnrollmentStatus.PASSED, attempt.submitted_at)
+    assert enrollment.status_changed_at >= attempt.submitted_at
+    assert passed_entries(enrollment) == 1
     assert received == [{"signal": exam_passed, "enrollment_id": enrollment.pk, "attempt_id": attempt.pk}]
     assert AttemptQuestion.objects.filter(attempt=attempt, is_correct=False).count() == 1
 
 
-def test_double_submit_is_graded_once(template, enrollment, mark_passed):
+def test_double_submit_is_graded_once(template, enrollment):
     attempt = services.attempt_start(enrollment=enrollment)
     answers = answers_scoring(attempt)
     first = services.attempt_submit(attempt_id=attempt.pk, user=enrollment.user, answers=answers)
     second = services.attempt_submit(attempt_id=attempt.pk, user=enrollment.user, answers={1: [0]})
     assert first.score == second.score == Decimal("100")
     assert graded_entries(attempt) == 1
-    assert len(mark_passed.calls) == 1
+    assert passed_entries(enrollment) == 1
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at) == (EnrollmentStatus.PASSED, first.submitted_at)
     assert AttemptQuestion.objects.get(attempt=attempt, position=1).answer == answers[1]
 
 
-def test_fail_then_resit_then_pass(template, enrollment, mark_passed):
+def test_fail_then_resit_then_pass(template, enrollment):
     first = services.attempt_start(enrollment=enrollment)
     first = services.attempt_submit(
         attempt_id=first.pk, user=enrollment.user, answers=answers_scoring(first, wrong=3)
     )
     assert first.score == Decimal("70") and first.passed is False
-    assert mark_passed.calls == []
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at, passed_entries(enrollment)) == (
+        EnrollmentStatus.ACTIVE,
+        None,
+        0,
+    )
     assert selectors.attempts_remaining(first) == 2
     second = services.attempt_start(enrollment=enrollment)
     assert second.number == 2 and second.pk != first.pk
@@ -212,11 +222,12 @@ def test_fail_then_resit_then_pass(template, enrollment, mark_passed):
         attempt_id=second.pk, user=enrollment.user, answers=answers_scoring(second)
     )
     assert second.passed is True
-    assert len(mark_passed.calls) == 1
     enrollment.refresh_from_db()
-    assert enrollment.status == EnrollmentStatus.PASSED
-    with pytest.raises(ValidationError):
+    assert (enrollment.status, enrollment.passed_at) == (EnrollmentStatus.PASSED, second.submitted_at)
+    assert passed_entries(enrollment) == 1
+    with pytest.raises(ValidationError) as refused:
         services.attempt_start(enrollment=enrollment)
+    assert refused.value.messages == ["您已通过本次培训考核。"]
 
 
 def test_resits_exhausted(template, enrollment):
@@ -235,12 +246,15 @@ def test_resits_exhausted(template, enrollment):
     assert overview.remaining == 0 and not overview.can_start
 
 
-def test_exam_blocked_before_unlock(template, enrollment, exam_unlock):
-    exam_unlock.unlocked = False
-    access = selectors.exam_access(enrollment)
-    assert not access and access.reason
-    with pytest.raises(ValidationError):
-        services.attempt_start(enrollment=enrollment)
+def test_exam_blocked_before_unlock(template):
+    """Learning's rule: one of the plan's two lessons done, the exam stays locked."""
+    studying = studied_enrollment_make(lessons_done=1)
+    access = selectors.exam_access(studying)
+    locked = "完成全部必修课程并达到规定学时后解锁考试。"
+    assert (access.allowed, access.reason) == (False, locked)
+    with pytest.raises(ValidationError) as refused:
+        services.attempt_start(enrollment=studying)
+    assert refused.value.messages == [locked]
     assert not Attempt.objects.exists()
 
 
@@ -257,7 +271,7 @@ def test_exam_blocked_after_the_window(template, enrollment):
 # --- the server's timer ------------------------------------------------------------------------
 
 
-def test_time_out_grades_saved_answers(template, enrollment, mark_passed):
+def test_time_out_grades_saved_answers(template, enrollment):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         attempt = services.attempt_start(enrollment=enrollment)
         right = right_answers(attempt)
@@ -277,15 +291,39 @@ def test_time_out_grades_saved_answers(template, enrollment, mark_passed):
     assert attempt.submit_reason == SubmitReason.TIMEOUT
     assert attempt.score == Decimal("90") and attempt.passed
     assert AttemptQuestion.objects.get(attempt=attempt, position=10).answer is None
-    assert len(mark_passed.calls) == 1
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at) == (EnrollmentStatus.PASSED, attempt.submitted_at)
+    assert passed_entries(enrollment) == 1
 
 
-def test_attempts_expire_grades_in_batches(db, mark_passed):
+def test_a_pass_after_the_enrollment_was_voided_stays_a_pass_and_is_logged(template, enrollment):
+    """An exam started in the last half hour of the study window; the expiry job voids the
+    enrollment meanwhile. The attempt is graded and stays passed, learning refuses to mark the void
+    enrollment passed, and the audit log says why."""
+    with time_machine.travel(enrollment.deadline - timedelta(minutes=30), tick=False) as traveller:
+        attempt = services.attempt_start(enrollment=enrollment)
+        traveller.shift(timedelta(minutes=31))
+        assert enrollments_expire() == 1
+        attempt = services.attempt_submit(
+            attempt_id=attempt.pk, user=enrollment.user, answers=answers_scoring(attempt)
+        )
+    assert (attempt.status, attempt.passed) == (AttemptStatus.SUBMITTED, True)
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at, passed_entries(enrollment)) == (
+        EnrollmentStatus.EXPIRED,
+        None,
+        0,
+    )
+    entry = AuditEntry.objects.get(action="exams.enrollment_not_marked_passed")
+    assert (entry.target_id, entry.reason) == (str(attempt.pk), "只有有效的学习账号才能标记为合格。")
+
+
+def test_attempts_expire_grades_in_batches(db):
     bank_make()
     template_make()
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
-        attempts = [services.attempt_start(enrollment=EnrollmentFactory()) for _ in range(5)]
+        attempts = [services.attempt_start(enrollment=studied_enrollment_make()) for _ in range(5)]
         services.attempt_answer_save(
             attempt_id=attempts[0].pk,
             user=attempts[0].enrollment.user,
@@ -298,7 +336,9 @@ def test_attempts_expire_grades_in_batches(db, mark_passed):
     assert set(Attempt.objects.values_list("status", flat=True)) == {AttemptStatus.SUBMITTED}
     assert Attempt.objects.get(pk=attempts[0].pk).score == Decimal("10")
     assert AuditEntry.objects.filter(action="exams.attempt_graded").count() == 5
-    assert mark_passed.calls == []
+    statuses = {attempt.enrollment.pk: EnrollmentStatus.ACTIVE for attempt in attempts}
+    assert dict(Enrollment.objects.values_list("pk", "status")) == statuses
+    assert not AuditEntry.objects.filter(action="enrollment.passed").exists()
 
 
 def test_submit_after_the_deadline_grades_without_the_late_answers(template, enrollment):
@@ -324,7 +364,9 @@ def test_submitting_a_100_question_paper_takes_constant_queries(
     attempt = services.attempt_start(enrollment=enrollment)
     assert attempt.question_count == 100 and attempt.total_points == Decimal("110")
     answers = answers_scoring(attempt, wrong=4)
-    with django_assert_max_num_queries(14):
+    # Whatever the paper's size: the answers, the grading and its audit entry, then learning marking
+    # the enrollment passed (the enrollment read and locked, updated, audited, with its savepoints).
+    with django_assert_max_num_queries(19):
         attempt = services.attempt_submit(attempt_id=attempt.pk, user=enrollment.user, answers=answers)
     assert attempt.correct_count == 96
 
@@ -359,15 +401,119 @@ def test_practice_sequential_walks_the_bank_of_the_certificate_type(db, enrollme
     assert codes[3] == codes[0]  # wraps around
 
 
+def test_an_exam_running_closes_practice_until_submitted_or_timed_out(template, enrollment):
+    """Practice of every enrollment of the account, and the review of earlier answers, are closed
+    while an attempt runs; the rule reopens at the deadline (the paper cannot change after it)."""
+    other = EnrollmentFactory(user=enrollment.user, trainee__certificate_type="principal")
+    question = Question.objects.filter(qtype="single").first()
+    assert selectors.practice_access(enrollment) and selectors.answers_access(user_id=enrollment.user_id)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        attempt = services.attempt_start(enrollment=enrollment)
+        for closed in (
+            selectors.practice_access(enrollment),
+            selectors.practice_access(other),
+            selectors.answers_access(user_id=enrollment.user_id),
+        ):
+            assert (closed.allowed, closed.attempt) == (False, attempt)
+            assert closed.reason == (
+                "您有一场正在进行的考试。交卷或考试时间结束后，练习和以往试卷的错题回顾才会重新开放。"
+            )
+        for target in (enrollment, other):
+            with pytest.raises(services.PracticeClosed) as refused:
+                services.practice_answer(enrollment=target, question=question, choices=question.answer)
+            assert refused.value.access.attempt == attempt
+        assert not PracticeItem.objects.exists()
+        assert selectors.answers_access(user_id=EnrollmentFactory().user_id)  # someone else's exam
+        traveller.shift(timedelta(minutes=59, seconds=59))
+        assert not selectors.practice_access(enrollment)
+        traveller.shift(timedelta(seconds=1))  # the deadline: open again, even before grading
+        assert selectors.practice_access(enrollment) and selectors.practice_access(other)
+        assert services.practice_answer(enrollment=other, question=question, choices=question.answer).correct
+
+
+def test_practice_answer_checks_again_under_the_lock(template, enrollment):
+    """The race guard: the view found practice open, then an attempt started (another tab) before
+    the answer was checked. The service locks the account's enrollment rows (as attempt_start
+    locks the one it starts), checks again and refuses; nothing is recorded."""
+    question = Question.objects.filter(qtype="single").first()
+    assert selectors.practice_access(enrollment)  # the view's check, before the attempt
+    attempt = services.attempt_start(enrollment=enrollment)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(services.PracticeClosed) as refused:
+        services.practice_answer(enrollment=enrollment, question=question, choices=question.answer)
+    assert refused.value.access.attempt == attempt
+    assert not PracticeItem.objects.exists()
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert 'FROM "learning_enrollment"' in selects[0] and 'FROM "exams_attempt"' in selects[1]
+    if connection.features.has_select_for_update:
+        assert selects[0].endswith("FOR UPDATE")
+
+
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------
 
 
 @pytest.mark.services("postgres")
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_submits_are_graded_once(mark_passed):
+def test_practice_answer_waits_for_an_attempt_starting_then_is_refused(monkeypatch):
+    """A practice answer sent while attempt_start holds the enrollment (drawing the paper) waits
+    for it, then sees the attempt and is refused: no answer recorded or shown."""
     bank_make()
     template_make()
-    enrollment = EnrollmentFactory()
+    enrollment = studied_enrollment_make(
+        trainee__certificate_type="principal", trainee__training_category="initial"
+    )
+    question = Question.objects.filter(qtype="single").first()
+    drawing, release = threading.Event(), threading.Event()
+    paper_draw = services.paper_draw
+
+    def slow_draw(**kwargs):
+        drawing.set()  # attempt_start holds the enrollment's row lock from here to its commit
+        release.wait(timeout=10)
+        return paper_draw(**kwargs)
+
+    monkeypatch.setattr(services, "paper_draw", slow_draw)
+    outcome = {}
+
+    def start():
+        try:
+            outcome["attempt"] = services.attempt_start(enrollment=enrollment)
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    def practise():
+        try:
+            outcome["result"] = services.practice_answer(
+                enrollment=enrollment, question=question, choices=question.answer
+            )
+        except services.PracticeClosed as exc:
+            outcome["refused"] = exc
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    assert drawing.wait(timeout=10)
+    practiser = threading.Thread(target=practise)
+    practiser.start()
+    practiser.join(timeout=1)
+    assert practiser.is_alive()  # waiting for the lock
+    release.set()
+    starter.join(timeout=30)
+    practiser.join(timeout=30)
+    assert set(outcome) == {"attempt", "refused"}
+    assert outcome["refused"].access.attempt == outcome["attempt"]
+    assert not PracticeItem.objects.exists()
+
+
+@pytest.mark.services("postgres")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_are_graded_once():
+    bank_make()
+    template_make()
+    enrollment = studied_enrollment_make()
     attempt = services.attempt_start(enrollment=enrollment)
     answers = answers_scoring(attempt)
     barrier = threading.Barrier(2)
@@ -392,4 +538,6 @@ def test_concurrent_submits_are_graded_once(mark_passed):
     assert errors == []
     assert len(results) == 2 and {r.score for r in results} == {Decimal("100")}
     assert graded_entries(attempt) == 1
-    assert len(mark_passed.calls) == 1
+    assert passed_entries(enrollment) == 1
+    enrollment.refresh_from_db()
+    assert enrollment.status == EnrollmentStatus.PASSED

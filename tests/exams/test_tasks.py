@@ -8,16 +8,16 @@ from exams import services, tasks
 from exams.models import Attempt, AttemptStatus, SubmitReason
 from portal.celery import BEAT_SCHEDULE
 
-from .factories import EnrollmentFactory
+from .helpers import studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
 
 def test_attempts_expire_task_grades_only_attempts_out_of_time(template):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
-        late = services.attempt_start(enrollment=EnrollmentFactory())
+        late = services.attempt_start(enrollment=studied_enrollment_make())
         traveller.shift(timedelta(minutes=30))
-        on_time = services.attempt_start(enrollment=EnrollmentFactory())
+        on_time = services.attempt_start(enrollment=studied_enrollment_make())
         traveller.shift(timedelta(minutes=31))
         assert tasks.attempts_expire.delay().get() == 1
         assert tasks.attempts_expire.delay().get() == 0  # safe to run twice

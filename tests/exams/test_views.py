@@ -8,11 +8,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from exams import services
+from exams import selectors, services
 from exams.models import Attempt, AttemptQuestion, AttemptStatus, PracticeItem, Question
+from learning.models import EnrollmentStatus
+from tests.factories import EnrollmentFactory
 
-from .factories import EnrollmentFactory
-from .helpers import answers_scoring
+from .helpers import answers_scoring, passed_entries, studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +40,18 @@ def test_exam_home_is_only_for_the_enrollments_own_user(client, template, enroll
     assert client.post(reverse("exams:start", args=[enrollment.pk])).status_code == 404
 
 
-def test_exam_home_shows_the_lock_and_why(trainee_client, template, enrollment, exam_unlock):
-    exam_unlock.unlocked = False
-    response = trainee_client.get(reverse("exams:home", args=[enrollment.pk]))
+def test_exam_home_shows_the_lock_and_why(client, template):
+    studying = studied_enrollment_make(lessons_done=1)  # one of the plan's two lessons done
+    client.force_login(studying.user)
+    response = client.get(reverse("exams:home", args=[studying.pk]))
     content = response.content.decode()
     assert "考试尚未解锁" in content
-    assert "学时" in content
+    assert "完成全部必修课程并达到规定学时后解锁考试。" in content
     assert "开始考试" not in content
-    response = trainee_client.post(reverse("exams:start", args=[enrollment.pk]), follow=True)
+    response = client.post(reverse("exams:start", args=[studying.pk]), follow=True)
+    assert [str(message) for message in response.context["messages"]] == [
+        "完成全部必修课程并达到规定学时后解锁考试。"
+    ]
     assert not Attempt.objects.exists()
 
 
@@ -177,7 +182,7 @@ def test_time_out_while_away_is_graded_on_the_next_request(trainee_client, templ
         )
 
 
-def test_fail_shows_the_resit_button_then_pass(trainee_client, template, enrollment, mark_passed):
+def test_fail_shows_the_resit_button_then_pass(trainee_client, template, enrollment):
     attempt = services.attempt_start(enrollment=enrollment)
     services.attempt_submit(
         attempt_id=attempt.pk, user=enrollment.user, answers=answers_scoring(attempt, wrong=3)
@@ -192,7 +197,10 @@ def test_fail_shows_the_resit_button_then_pass(trainee_client, template, enrollm
     trainee_client.post(reverse("exams:submit", args=[resit.pk]), data)
     page = trainee_client.get(reverse("exams:result", args=[resit.pk])).content.decode()
     assert "成绩未及格" not in page and "合格" in page
-    assert len(mark_passed.calls) == 1
+    resit.refresh_from_db()
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.passed_at) == (EnrollmentStatus.PASSED, resit.submitted_at)
+    assert passed_entries(enrollment) == 1
     home = trainee_client.get(reverse("exams:home", args=[enrollment.pk])).content.decode()
     assert "开始补考" not in home
 
@@ -233,19 +241,21 @@ def test_history_offers_to_continue_an_unfinished_attempt(trainee_client, templa
     assert link and link.group(1) == "继续答题"  # not the lesson list's 继续学习
 
 
-def test_practice_page(trainee_client, bank, enrollment, exam_unlock):
-    exam_unlock.unlocked = False  # practice needs no unlock
-    url = reverse("exams:practice", args=[enrollment.pk])
-    page = trainee_client.get(url + "?mode=sequential")
+def test_practice_page(client, bank):
+    studying = studied_enrollment_make(lessons_done=0)
+    assert not selectors.exam_access(studying)  # practice needs no unlock
+    client.force_login(studying.user)
+    url = reverse("exams:practice", args=[studying.pk])
+    page = client.get(url + "?mode=sequential")
     assert page.status_code == 200
     question = page.context["question"]
     assert question.explanation not in page.content.decode()
     wrong = [i for i in range(len(question.options)) if i not in question.answer][:1]
-    response = trainee_client.post(url, {"mode": "sequential", "question": question.pk, "choice": wrong})
+    response = client.post(url, {"mode": "sequential", "question": question.pk, "choice": wrong})
     content = response.content.decode()
     assert question.explanation in content and "错题本" in content
     assert PracticeItem.objects.get(question=question).in_wrong_book
-    book = trainee_client.get(url + "?mode=wrong")
+    book = client.get(url + "?mode=wrong")
     assert book.context["question"] == question
     assert not Attempt.objects.exists()
     other = Question.objects.create(
@@ -257,7 +267,7 @@ def test_practice_page(trainee_client, bank, enrollment, exam_unlock):
         options=["a", "b"],
         answer=[0],
     )
-    assert trainee_client.post(url, {"question": other.pk, "choice": [0]}).status_code == 404
+    assert client.post(url, {"question": other.pk, "choice": [0]}).status_code == 404
 
 
 def test_practice_closed_after_the_window(trainee_client, bank, enrollment):
@@ -278,8 +288,8 @@ def test_exam_pages_read_the_database_a_fixed_few_times(
     data = {f"q{p}": [str(c) for c in choices] for p, choices in answers.items()}
     with django_assert_max_num_queries(11):  # whatever the number of questions
         assert trainee_client.post(reverse("exams:submit", args=[attempt.pk]), data).status_code == 302
-    with django_assert_max_num_queries(
-        6
-    ):  # session, user, attempt, its enrollment's attempts, wrong items, layout
+    # session, user, attempt, its enrollment's attempts, an exam running (review closed), wrong items,
+    # layout, and learning's unlock rule for the resit button (plans, lessons, progress, presence check)
+    with django_assert_max_num_queries(11):
         page = trainee_client.get(reverse("exams:result", args=[attempt.pk]))
     assert page.status_code == 200 and "成绩未及格" in page.content.decode()

@@ -7,14 +7,14 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from learning import services
 from learning.models import EXPIRY_AUDIT_ACTION, Enrollment, EnrollmentStatus
+from learning.services.accounts import account_open
+from learning.services.passing import enrollment_mark_passed
+from learning.services.windows import enrollments_expire
 from portal.models import AuditEntry
 from portal.roles import COURSE_ADMIN, FINANCE, REVIEWER
 from registration.models import TraineeStatus
-from tests.portal.factories import StaffFactory
-
-from .factories import PaidTraineeFactory, TraineeFactory
+from tests.factories import ApprovedTraineeFactory, PaidTraineeFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,12 @@ def test_dashboard_counts_and_late_accounts(
     client, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
     with time_machine.travel(START, tick=False) as clock:
-        TraineeFactory(status=TraineeStatus.SUBMITTED)
-        TraineeFactory()  # approved, unpaid
+        ApprovedTraineeFactory(status=TraineeStatus.SUBMITTED)
+        ApprovedTraineeFactory()  # approved, unpaid
         late = PaidTraineeFactory(status=TraineeStatus.RETURNED, name="迟到甲")
         opened = PaidTraineeFactory()
         with django_capture_on_commit_callbacks(execute=True):
-            services.account_open(trainee_id=opened.pk)
+            account_open(trainee_id=opened.pk)
         clock.move_to(START + timedelta(days=1, hours=12))
         risky = PaidTraineeFactory(
             status=TraineeStatus.RETURNED, name="风险乙", paid_at=START + timedelta(hours=2)
@@ -76,7 +76,7 @@ def test_dashboard_counts_and_late_accounts(
 
 
 def test_dashboard_needs_staff(client):
-    from tests.portal.factories import UserFactory
+    from tests.factories import UserFactory
 
     client.force_login(UserFactory())
     assert client.get(reverse(DASHBOARD)).status_code == 302
@@ -85,9 +85,9 @@ def test_dashboard_needs_staff(client):
 def test_extend_action_with_intermediate_form(client, django_capture_on_commit_callbacks):
     with time_machine.travel(START, tick=False) as clock:
         with django_capture_on_commit_callbacks(execute=True):
-            enrollment = services.account_open(trainee_id=PaidTraineeFactory().pk)
+            enrollment = account_open(trainee_id=PaidTraineeFactory().pk)
         clock.move_to(START + timedelta(days=31))
-        services.enrollments_expire()
+        enrollments_expire()
         staff = StaffFactory(role=COURSE_ADMIN)
         client.force_login(staff)
         url = reverse("admin:learning_enrollment_changelist")
@@ -126,9 +126,34 @@ def test_extend_action_with_intermediate_form(client, django_capture_on_commit_c
     assert EXPIRY_AUDIT_ACTION in page and "病假" in page
 
 
+def test_extend_action_reports_extended_and_refused_rows(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        active = account_open(trainee_id=PaidTraineeFactory(name="延长甲").pk)
+        passed = account_open(trainee_id=PaidTraineeFactory(name="合格乙").pk)
+    enrollment_mark_passed(enrollment=passed, passed_at=passed.opened_at)
+    client.force_login(StaffFactory(role=COURSE_ADMIN))
+    response = client.post(
+        reverse("admin:learning_enrollment_changelist"),
+        {
+            "action": "extend_windows",
+            "_selected_action": [active.pk, passed.pk],
+            "apply": "1",
+            "days": "5",
+            "reason": "系统故障",
+        },
+        follow=True,
+    )
+    assert [str(message) for message in response.context["messages"]] == [
+        "已延长学习期限（1 人）：延长甲",
+        "合格乙：未处理：该学员已合格，无需延长学习期限。",
+    ]
+    assert Enrollment.objects.get(pk=active.pk).extended_days == 5
+    assert Enrollment.objects.get(pk=passed.pk).extended_days == 0
+
+
 def test_extend_action_hidden_without_permission(client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.account_open(trainee_id=PaidTraineeFactory().pk)
+        account_open(trainee_id=PaidTraineeFactory().pk)
     client.force_login(StaffFactory(role=REVIEWER))
     response = client.get(reverse("admin:learning_enrollment_changelist"))
     assert response.status_code == 200

@@ -16,17 +16,20 @@ from learning import retention
 from learning.models import EnrollmentStatus
 from learning.tasks import personal_data_purge
 from payments.models import Invoice, Payment
-from payments.services import PROOFS_PURGE_ACTION
+from payments.services.retention import PROOFS_PURGE_ACTION
 from portal.celery import BEAT_SCHEDULE
 from portal.models import AuditEntry, User
 from registration.models import Application, Trainee, TraineeStatus
-from registration.services import APPLICATION_PURGE_ACTION, PURGE_ACTION
-from tests.certificates.factories import CertificateFactory
-from tests.payments.factories import PaymentFactory
-from tests.portal.factories import UserFactory
-from tests.registration.factories import CompleteTraineeFactory, ProgrammeFactory, image_bytes
-
-from .factories import EnrollmentFactory
+from registration.services.retention import APPLICATION_PURGE_ACTION, PURGE_ACTION
+from tests.factories import (
+    CertificateFactory,
+    CompleteTraineeFactory,
+    EnrollmentFactory,
+    PaymentFactory,
+    ProgrammeFactory,
+    UserFactory,
+    image_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 

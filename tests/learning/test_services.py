@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from learning import selectors, services
 from learning.models import (
     EXPIRY_AUDIT_ACTION,
     AccessCode,
@@ -18,11 +17,27 @@ from learning.models import (
     EnrollmentReminder,
     EnrollmentStatus,
 )
-from portal.models import AuditEntry, User
+from learning.selectors.accounts import access_code_by_link, trainee_account_blocker, trainees_account_overdue
+from learning.selectors.enrollments import enrollment_access, enrollment_access_check, enrollment_history
+from learning.services.accounts import (
+    access_code_request,
+    account_open,
+    accounts_sweep,
+    password_set_by_code,
+    password_set_by_link,
+)
+from learning.services.messages import enrollment_welcome_notify, reminders_notify
+from learning.services.windows import enrollment_extend, enrollments_expire
+from portal.models import AuditEntry, OutboundMessage, User
 from registration.models import TraineeStatus
-from tests.portal.factories import StaffFactory, UserFactory
+from tests.factories import (
+    ApprovedTraineeFactory,
+    PaidTraineeFactory,
+    ProgrammeFactory,
+    StaffFactory,
+    UserFactory,
+)
 
-from .factories import PaidTraineeFactory, ProgrammeFactory, TraineeFactory
 from .helpers import link_token, sms_code
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +47,7 @@ START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def open_account(trainee, capture):
     with capture(execute=True):
-        return services.account_open(trainee_id=trainee.pk)
+        return account_open(trainee_id=trainee.pk)
 
 
 # --- account opening ---------------------------------------------------------------------------
@@ -105,10 +120,23 @@ def test_account_open_refuses_unpaid_or_unapproved(kwargs, django_capture_on_com
 
 
 def test_welcome_send_is_once(django_capture_on_commit_callbacks, sms_outbox):
-    enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
+    enrollment = open_account(PaidTraineeFactory(email="li@example.org"), django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.enrollment_welcome_send(enrollment_id=enrollment.pk) is False
+        assert enrollment_welcome_notify(enrollment_id=enrollment.pk) is False
     assert len(sms_outbox) == 1
+    # recorded once per channel, about the enrollment, and sent (portal.notifications policy)
+    assert sorted(
+        OutboundMessage.objects.values_list("event", "channel", "status", "about_id", "subject")
+    ) == [
+        (
+            f"enrollment:{enrollment.pk}:welcome:email",
+            "email",
+            "sent",
+            str(enrollment.pk),
+            "您的学习账号已开通",
+        ),
+        (f"enrollment:{enrollment.pk}:welcome:sms", "sms", "sent", str(enrollment.pk), ""),
+    ]
 
 
 # --- sweep ---------------------------------------------------------------------------------
@@ -116,29 +144,29 @@ def test_welcome_send_is_once(django_capture_on_commit_callbacks, sms_outbox):
 
 def test_sweep_opens_missed_accounts_only(django_capture_on_commit_callbacks, sms_outbox):
     missed = PaidTraineeFactory()
-    unpaid = TraineeFactory()
+    unpaid = ApprovedTraineeFactory()
     returned = PaidTraineeFactory(status=TraineeStatus.RETURNED)
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.accounts_sweep()
+        result = accounts_sweep()
     assert result["opened"] == 1
     assert Enrollment.objects.get().trainee == missed
     assert not Enrollment.objects.filter(trainee__in=[unpaid, returned]).exists()
     assert len(sms_outbox) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.accounts_sweep()
+        again = accounts_sweep()
     assert again["opened"] == 0 and Enrollment.objects.count() == 1 and len(sms_outbox) == 1
 
 
 def test_sweep_resends_a_message_that_never_went_out(django_capture_on_commit_callbacks, sms_outbox):
     trainee = PaidTraineeFactory()
     with time_machine.travel(START, tick=False):
-        enrollment = services.account_open(trainee_id=trainee.pk)  # on-commit message lost
+        enrollment = account_open(trainee_id=trainee.pk)  # on-commit message lost
     assert not sms_outbox
     with (
         time_machine.travel(START + timedelta(minutes=30), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.accounts_sweep()["messages_requeued"] == 1
+        assert accounts_sweep()["messages_requeued"] == 1
     enrollment.refresh_from_db()
     assert enrollment.welcome_sent_at is not None and len(sms_outbox) == 1
 
@@ -149,9 +177,9 @@ def test_overdue_selector_lists_paid_without_account(django_capture_on_commit_ca
         opened = PaidTraineeFactory()
         open_account(opened, django_capture_on_commit_callbacks)
     with time_machine.travel(START + timedelta(days=2, hours=1), tick=False):
-        rows = list(selectors.trainees_account_overdue(days=2))
+        rows = list(trainees_account_overdue(days=2))
         assert rows == [late]
-        assert selectors.trainee_account_blocker(late).startswith("报名未审核通过")
+        assert trainee_account_blocker(late).startswith("报名未审核通过")
 
 
 # --- reminders ------------------------------------------------------------------------------
@@ -169,7 +197,7 @@ def test_reminders_at_day_23_and_28_exactly_once(django_capture_on_commit_callba
             clock.move_to(START + timedelta(days=day))
             for _run in range(2):  # every job runs twice
                 with django_capture_on_commit_callbacks(execute=True):
-                    services.reminders_send()
+                    reminders_notify()
             if sms_outbox:
                 sent_on[day] = len(sms_outbox)
                 sms_outbox.clear()
@@ -190,7 +218,7 @@ def test_reminder_only_the_nearest_one_when_opened_late(
         sms_outbox.clear()
         clock.move_to(START + timedelta(days=29))
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.reminders_send() == 1
+            assert reminders_notify() == 1
     assert list(enrollment.reminders.values_list("kind", flat=True)) == ["days_2"]
     assert len(sms_outbox) == 1
 
@@ -199,18 +227,18 @@ def test_reminders_are_set_based(django_capture_on_commit_callbacks):
     programme = ProgrammeFactory()
     with time_machine.travel(START, tick=False) as clock:
         for _ in range(3):
-            services.account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
+            account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
         clock.move_to(START + timedelta(days=23))
         with CaptureQueriesContext(connection) as few:
-            services.reminders_send(batch_size=100)
+            reminders_notify(batch_size=100)
         clock.move_to(START)
         for _ in range(7):
-            services.account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
+            account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
     with (
         time_machine.travel(START + timedelta(days=23), tick=False),
         CaptureQueriesContext(connection) as many,
     ):
-        assert services.reminders_send(batch_size=100) == 7
+        assert reminders_notify(batch_size=100) == 7
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
@@ -221,10 +249,10 @@ def test_reminder_days_are_configurable(django_capture_on_commit_callbacks, sms_
         sms_outbox.clear()
         clock.move_to(START + timedelta(days=20))
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.reminders_send() == 1
+            assert reminders_notify() == 1
         clock.move_to(START + timedelta(days=28))
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.reminders_send() == 0
+            assert reminders_notify() == 0
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -234,27 +262,27 @@ def test_expiry_at_day_30_voids_and_blocks_study_and_exam(django_capture_on_comm
     with time_machine.travel(START, tick=False) as clock:
         enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         clock.move_to(START + timedelta(days=29, hours=23))
-        assert services.enrollments_expire() == 0
-        selectors.enrollment_access_check(enrollment=enrollment, action="study")
-        selectors.enrollment_access_check(enrollment=enrollment, action="exam")
+        assert enrollments_expire() == 0
+        enrollment_access_check(enrollment=enrollment, action="study")
+        enrollment_access_check(enrollment=enrollment, action="exam")
         clock.move_to(START + timedelta(days=30))
-        assert services.enrollments_expire() == 1
-        assert services.enrollments_expire() == 0  # second run changes nothing
+        assert enrollments_expire() == 1
+        assert enrollments_expire() == 0  # second run changes nothing
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.EXPIRED
     assert enrollment.expired_at == START + timedelta(days=30)
-    access = selectors.enrollment_access(enrollment)
+    access = enrollment_access(enrollment)
     assert not access.can_study and not access.can_sit_exam
     for action in ("study", "exam"):
         with pytest.raises(PermissionDenied):
-            selectors.enrollment_access_check(enrollment=enrollment, action=action)
+            enrollment_access_check(enrollment=enrollment, action=action)
     # One audit entry per run, linked to the enrollment through the run id it keeps.
     entry = AuditEntry.objects.get(action=EXPIRY_AUDIT_ACTION)
     assert entry.actor is None and entry.reason
     assert entry.old_value == {"status": ["active"]} and entry.new_value["status"] == "expired"
     assert entry.new_value["run"] == str(enrollment.expiry_run) and entry.new_value["count"] == 1
     assert datetime.datetime.fromisoformat(entry.new_value["expired_at"]) == START + timedelta(days=30)
-    history = selectors.enrollment_history(enrollment)
+    history = enrollment_history(enrollment)
     assert [e.action for e in history] == [
         "enrollment.opened",
         "enrollment.welcome_sent",
@@ -270,7 +298,7 @@ def test_expiry_leaves_passed_and_future_alone(django_capture_on_commit_callback
         clock.move_to(START + timedelta(days=10))
         later = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         clock.move_to(START + timedelta(days=31))
-        assert services.enrollments_expire() == 0
+        assert enrollments_expire() == 0
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"passed", "active"}
     assert later.pk
 
@@ -280,23 +308,23 @@ def test_access_is_blocked_once_the_deadline_passed_even_before_the_job(django_c
         enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         clock.move_to(enrollment.deadline + timedelta(seconds=1))
         with pytest.raises(PermissionDenied):
-            selectors.enrollment_access_check(enrollment=enrollment, action="exam")
+            enrollment_access_check(enrollment=enrollment, action="exam")
 
 
 def test_expiry_query_count_does_not_grow_with_rows():
     programme = ProgrammeFactory()
     with time_machine.travel(START, tick=False) as clock:
         for _ in range(2):
-            services.account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
+            account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
         clock.move_to(START + timedelta(days=31))
         with CaptureQueriesContext(connection) as few:
-            assert services.enrollments_expire() == 2
+            assert enrollments_expire() == 2
         clock.move_to(START)
         for _ in range(12):
-            services.account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
+            account_open(trainee_id=PaidTraineeFactory(application__programme=programme).pk)
         clock.move_to(START + timedelta(days=31))
         with CaptureQueriesContext(connection) as many:
-            assert services.enrollments_expire() == 12
+            assert enrollments_expire() == 12
     assert len(many.captured_queries) == len(few.captured_queries)
     runs = AuditEntry.objects.filter(action=EXPIRY_AUDIT_ACTION).order_by("pk")
     assert [entry.new_value["count"] for entry in runs] == [2, 12]
@@ -306,7 +334,7 @@ def test_expiry_query_count_does_not_grow_with_rows():
 
 
 def test_expiry_run_with_nothing_to_void_writes_no_audit_entry():
-    assert services.enrollments_expire() == 0
+    assert enrollments_expire() == 0
     assert not AuditEntry.objects.filter(action=EXPIRY_AUDIT_ACTION).exists()
 
 
@@ -325,7 +353,7 @@ def test_extension_moves_the_deadline_and_is_audited(django_capture_on_commit_ca
     actor = extender()
     with time_machine.travel(START, tick=False):
         enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
-        services.enrollment_extend(enrollment=enrollment, days=7, reason="住院", actor=actor)
+        enrollment_extend(enrollment=enrollment, days=7, reason="住院", actor=actor)
     enrollment.refresh_from_db()
     assert enrollment.deadline == START + timedelta(days=37)
     assert enrollment.extended_days == 7 and enrollment.last_extension_reason == "住院"
@@ -338,17 +366,17 @@ def test_extension_reactivates_an_expired_enrollment(django_capture_on_commit_ca
     with time_machine.travel(START, tick=False) as clock:
         enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         clock.move_to(START + timedelta(days=31))
-        services.enrollments_expire()
+        enrollments_expire()
         enrollment.refresh_from_db()
-        services.enrollment_extend(enrollment=enrollment, days=5, reason="系统故障", actor=actor)
+        enrollment_extend(enrollment=enrollment, days=5, reason="系统故障", actor=actor)
         enrollment.refresh_from_db()
         assert enrollment.status == EnrollmentStatus.ACTIVE
         assert enrollment.deadline == START + timedelta(days=36)
-        assert selectors.enrollment_access(enrollment).can_study
+        assert enrollment_access(enrollment).can_study
         clock.move_to(START + timedelta(days=34))
         # the extended deadline gets its own 2-day reminder
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.reminders_send() == 1
+            assert reminders_notify() == 1
 
 
 def test_history_keeps_every_expiry_across_extensions(django_capture_on_commit_callbacks):
@@ -357,18 +385,18 @@ def test_history_keeps_every_expiry_across_extensions(django_capture_on_commit_c
         enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         other = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
         clock.move_to(START + timedelta(days=31))
-        assert services.enrollments_expire() == 2
+        assert enrollments_expire() == 2
         enrollment.refresh_from_db()
         first_run = str(enrollment.expiry_run)
-        services.enrollment_extend(enrollment=enrollment, days=5, reason="系统故障", actor=actor)
+        enrollment_extend(enrollment=enrollment, days=5, reason="系统故障", actor=actor)
         enrollment.refresh_from_db()
         assert enrollment.expiry_run is None and enrollment.expired_at is None
         extended = AuditEntry.objects.get(action="enrollment.extended")
         assert extended.old_value["expiry_run"] == first_run and extended.old_value["status"] == "expired"
         clock.move_to(START + timedelta(days=37))
-        assert services.enrollments_expire() == 1
+        assert enrollments_expire() == 1
     enrollment.refresh_from_db()
-    history = selectors.enrollment_history(enrollment)
+    history = enrollment_history(enrollment)
     assert [e.action for e in history] == [
         "enrollment.opened",
         "enrollment.welcome_sent",
@@ -382,25 +410,25 @@ def test_history_keeps_every_expiry_across_extensions(django_capture_on_commit_c
     ]
     # the other trainee shares the first run only, and none of this one's own entries
     other.refresh_from_db()
-    assert [e.action for e in selectors.enrollment_history(other)] == [
+    assert [e.action for e in enrollment_history(other)] == [
         "enrollment.opened",
         "enrollment.welcome_sent",
         EXPIRY_AUDIT_ACTION,
     ]
-    assert selectors.enrollment_history(other)[-1].new_value["run"] == first_run
+    assert enrollment_history(other)[-1].new_value["run"] == first_run
 
 
 def test_extension_needs_permission_and_a_reason(django_capture_on_commit_callbacks):
     enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
-        services.enrollment_extend(enrollment=enrollment, days=3, reason="x", actor=StaffFactory())
+        enrollment_extend(enrollment=enrollment, days=3, reason="x", actor=StaffFactory())
     with pytest.raises(ValidationError):
-        services.enrollment_extend(enrollment=enrollment, days=3, reason=" ", actor=extender())
+        enrollment_extend(enrollment=enrollment, days=3, reason=" ", actor=extender())
     with pytest.raises(ValidationError):
-        services.enrollment_extend(enrollment=enrollment, days=0, reason="x", actor=extender())
+        enrollment_extend(enrollment=enrollment, days=0, reason="x", actor=extender())
     Enrollment.objects.filter(pk=enrollment.pk).update(status=EnrollmentStatus.PASSED)
     with pytest.raises(ValidationError):
-        services.enrollment_extend(enrollment=enrollment, days=3, reason="x", actor=extender())
+        enrollment_extend(enrollment=enrollment, days=3, reason="x", actor=extender())
 
 
 # --- setting one's password -------------------------------------------------------------------
@@ -410,10 +438,10 @@ def test_link_sets_password_once(django_capture_on_commit_callbacks, sms_outbox)
     trainee = PaidTraineeFactory()
     open_account(trainee, django_capture_on_commit_callbacks)
     token = link_token(sms_outbox[0].message)
-    user = services.password_set_by_link(token=token, password="Zhang-San-2026!")
+    user = password_set_by_link(token=token, password="Zhang-San-2026!")
     assert user.check_password("Zhang-San-2026!")
     with pytest.raises(ValidationError):
-        services.password_set_by_link(token=token, password="Another-2026!x")
+        password_set_by_link(token=token, password="Another-2026!x")
     assert AuditEntry.objects.filter(action="user.password_set", target_id=str(user.pk)).count() == 1
 
 
@@ -423,61 +451,61 @@ def test_link_expires_after_72_hours(django_capture_on_commit_callbacks, sms_out
         token = link_token(sms_outbox[0].message)
         clock.move_to(START + timedelta(hours=72, seconds=1))
         with pytest.raises(ValidationError):
-            services.password_set_by_link(token=token, password="Zhang-San-2026!")
+            password_set_by_link(token=token, password="Zhang-San-2026!")
 
 
 def test_weak_password_is_refused_and_link_stays_usable(django_capture_on_commit_callbacks, sms_outbox):
     open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
     token = link_token(sms_outbox[0].message)
     with pytest.raises(ValidationError):
-        services.password_set_by_link(token=token, password="12345678")
-    assert selectors.access_code_by_link(token=token) is not None
+        password_set_by_link(token=token, password="12345678")
+    assert access_code_by_link(token=token) is not None
 
 
 def test_code_in_the_opening_message_sets_the_password(django_capture_on_commit_callbacks, sms_outbox):
     trainee = PaidTraineeFactory(mobile="13800138003")
     open_account(trainee, django_capture_on_commit_callbacks)
     code = sms_code(sms_outbox[0].message)
-    user = services.password_set_by_code(mobile="13800138003", code=code, password="Zhang-San-2026!")
+    user = password_set_by_code(mobile="13800138003", code=code, password="Zhang-San-2026!")
     assert user.check_password("Zhang-San-2026!")
     with pytest.raises(ValidationError):
-        services.password_set_by_code(mobile="13800138003", code=code, password="Other-pass-2026!")
+        password_set_by_code(mobile="13800138003", code=code, password="Other-pass-2026!")
 
 
 def test_requested_code_expires_after_10_minutes(django_capture_on_commit_callbacks, sms_outbox):
     UserFactory(mobile="13800138004")
     with time_machine.travel(START, tick=False) as clock:
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.access_code_request(mobile="13800138004")
+            assert access_code_request(mobile="13800138004")
         code = sms_code(sms_outbox[-1].message)
         clock.move_to(START + timedelta(minutes=10, seconds=1))
         with pytest.raises(ValidationError):
-            services.password_set_by_code(mobile="13800138004", code=code, password="Zhang-San-2026!")
+            password_set_by_code(mobile="13800138004", code=code, password="Zhang-San-2026!")
 
 
 def test_code_dies_after_five_wrong_attempts(django_capture_on_commit_callbacks, sms_outbox):
     UserFactory(mobile="13800138005")
     with django_capture_on_commit_callbacks(execute=True):
-        services.access_code_request(mobile="13800138005")
+        access_code_request(mobile="13800138005")
     code = sms_code(sms_outbox[-1].message)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(ValidationError):
-            services.password_set_by_code(mobile="13800138005", code=wrong, password="Zhang-San-2026!")
+            password_set_by_code(mobile="13800138005", code=wrong, password="Zhang-San-2026!")
     with pytest.raises(ValidationError):
-        services.password_set_by_code(mobile="13800138005", code=code, password="Zhang-San-2026!")
+        password_set_by_code(mobile="13800138005", code=code, password="Zhang-San-2026!")
 
 
 def test_new_code_revokes_the_old_one(django_capture_on_commit_callbacks, sms_outbox):
     UserFactory(mobile="13800138006")
     with django_capture_on_commit_callbacks(execute=True):
-        services.access_code_request(mobile="13800138006")
-        services.access_code_request(mobile="13800138006")
+        access_code_request(mobile="13800138006")
+        access_code_request(mobile="13800138006")
     old, new = sms_code(sms_outbox[0].message), sms_code(sms_outbox[1].message)
     if old != new:
         with pytest.raises(ValidationError):
-            services.password_set_by_code(mobile="13800138006", code=old, password="Zhang-San-2026!")
-    assert services.password_set_by_code(mobile="13800138006", code=new, password="Zhang-San-2026!")
+            password_set_by_code(mobile="13800138006", code=old, password="Zhang-San-2026!")
+    assert password_set_by_code(mobile="13800138006", code=new, password="Zhang-San-2026!")
 
 
 def test_code_request_for_unknown_or_staff_number_sends_nothing(
@@ -485,8 +513,8 @@ def test_code_request_for_unknown_or_staff_number_sends_nothing(
 ):
     StaffFactory(mobile="13800138007")
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.access_code_request(mobile="13800138099") is False
-        assert services.access_code_request(mobile="13800138007") is False
+        assert access_code_request(mobile="13800138099") is False
+        assert access_code_request(mobile="13800138007") is False
     assert not sms_outbox
 
 
@@ -511,8 +539,8 @@ def test_concurrent_account_open_and_jobs_make_one_of_each(sms_outbox):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=worker, args=(lambda: services.account_open(trainee_id=trainee.pk),))]
-    threads += [threading.Thread(target=worker, args=(lambda: services.accounts_sweep(),)) for _ in range(3)]
+    threads = [threading.Thread(target=worker, args=(lambda: account_open(trainee_id=trainee.pk),))]
+    threads += [threading.Thread(target=worker, args=(lambda: accounts_sweep(),)) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -523,7 +551,7 @@ def test_concurrent_account_open_and_jobs_make_one_of_each(sms_outbox):
 
     Enrollment.objects.update(deadline=timezone.now() + timedelta(days=6))
     barrier = threading.Barrier(3)
-    threads = [threading.Thread(target=worker, args=(lambda: services.reminders_send(),)) for _ in range(3)]
+    threads = [threading.Thread(target=worker, args=(lambda: reminders_notify(),)) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:

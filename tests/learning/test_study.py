@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from learning import selectors, services
 from learning.models import (
     EnrollmentStatus,
     LessonProgress,
@@ -21,9 +20,13 @@ from learning.models import (
     RecordStatus,
     StudyRecord,
 )
+from learning.selectors.study import enrollment_exam_unlocked, enrollment_study_overview
+from learning.services.passing import enrollment_mark_passed
+from learning.services.study import presence_overdue_sweep
+from learning.services.windows import enrollments_expire
 from portal.models import AuditEntry
+from tests.factories import CourseFactory, EnrollmentFactory, LessonFactory, ProgrammeFactory, plan_with
 
-from .factories import CourseFactory, EnrollmentFactory, LessonFactory, ProgrammeFactory, plan_with
 from .study import Learner
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +167,7 @@ def test_daily_cap(clock, enrollment, lesson, settings):
     me.study(120)
     assert credited(enrollment, big) == 60_000
     assert me.responses[-1].json()["code"] == "daily_cap"
-    assert "今日" in me.responses[-1].json()["message"] or "今天" in me.responses[-1].json()["message"]
+    assert me.responses[-1].json()["message"] == "今日计入的学时已达上限，请明天继续学习。"
     # the next day it counts again
     clock.move_to(START + timedelta(days=1))
     assert me.start().json()["code"] == "login"  # the 12-hour session ended overnight
@@ -244,10 +247,10 @@ def test_overdue_sweep_discards_after_the_learner_left(clock, enrollment, lesson
     me = learner(enrollment, lesson, clock, answer_checks=False)
     me.start()
     me.study(5 * 60)
-    assert not selectors.enrollment_exam_unlocked(enrollment)
+    assert not enrollment_exam_unlocked(enrollment)
     clock.shift(timedelta(minutes=5))
-    assert services.presence_overdue_sweep() == 1
-    assert services.presence_overdue_sweep() == 0
+    assert presence_overdue_sweep() == 1
+    assert presence_overdue_sweep() == 0
     assert credited(enrollment, lesson) == 0
 
 
@@ -262,18 +265,18 @@ def test_exam_unlocks_at_exactly_the_required_hours(clock, settings):
     me = learner(enrollment, first, clock)
     me.start()
     me.study(60)
-    assert not selectors.enrollment_exam_unlocked(enrollment)
+    assert not enrollment_exam_unlocked(enrollment)
     other = learner(enrollment, second, clock)
     other.start()
     other.study(45)
     assert credited(enrollment, second) == 45_000
-    assert not selectors.enrollment_exam_unlocked(enrollment)
+    assert not enrollment_exam_unlocked(enrollment)
     clock.shift(timedelta(seconds=14))
     other.beat()
-    assert not selectors.enrollment_exam_unlocked(enrollment)  # 1 s short
+    assert not enrollment_exam_unlocked(enrollment)  # 1 s short
     clock.shift(timedelta(seconds=1))
     other.beat()
-    assert selectors.enrollment_exam_unlocked(enrollment)
+    assert enrollment_exam_unlocked(enrollment)
 
 
 def test_exam_needs_every_lesson_even_when_the_hours_are_reached(clock, settings):
@@ -287,14 +290,14 @@ def test_exam_needs_every_lesson_even_when_the_hours_are_reached(clock, settings
     me = learner(enrollment, first, clock)
     me.start()
     me.study(60)
-    assert not selectors.enrollment_exam_unlocked(enrollment)
+    assert not enrollment_exam_unlocked(enrollment)
     me = learner(enrollment, second, clock)
     me.start()
     me.study(60)
-    assert selectors.enrollment_exam_unlocked(enrollment)
-    services.enrollment_mark_passed(enrollment=enrollment, passed_at=START)
+    assert enrollment_exam_unlocked(enrollment)
+    enrollment_mark_passed(enrollment=enrollment, passed_at=START)
     enrollment.refresh_from_db()
-    assert not selectors.enrollment_exam_unlocked(enrollment)  # passed: no exam to unlock
+    assert not enrollment_exam_unlocked(enrollment)  # passed: no exam to unlock
 
 
 def test_refresher_needs_12_hours(clock):
@@ -302,9 +305,9 @@ def test_refresher_needs_12_hours(clock):
     LessonFactory(course=course, class_hours=Decimal("12"))
     plan_with(course, training_category="refresher")
     enrollment = EnrollmentFactory(trainee__training_category="refresher")
-    overview = selectors.enrollment_study_overview(enrollment)
+    overview = enrollment_study_overview(enrollment)
     assert overview.required_hours == 12 and overview.required_ms == 12 * 45 * 60_000
-    assert not selectors.enrollment_exam_unlocked(enrollment)
+    assert not enrollment_exam_unlocked(enrollment)
 
 
 def test_expired_enrollment_credits_nothing(clock, enrollment, lesson):
@@ -312,7 +315,7 @@ def test_expired_enrollment_credits_nothing(clock, enrollment, lesson):
     me.start()
     me.study(30)
     clock.shift(timedelta(days=31))
-    services.enrollments_expire()
+    enrollments_expire()
     response = me.beat()
     assert response.status_code == 403
     assert credited(enrollment, lesson) == 30_000
@@ -377,15 +380,15 @@ def test_heartbeat_needs_csrf_and_valid_json(clock, enrollment, lesson):
 
 
 def test_enrollment_mark_passed(clock, enrollment):
-    passed = services.enrollment_mark_passed(enrollment=enrollment, passed_at=START)
+    passed = enrollment_mark_passed(enrollment=enrollment, passed_at=START)
     assert passed.status == EnrollmentStatus.PASSED and passed.passed_at == START
     assert AuditEntry.objects.filter(action="enrollment.passed", target_id=str(enrollment.pk)).count() == 1
-    again = services.enrollment_mark_passed(enrollment=enrollment, passed_at=START + timedelta(days=1))
+    again = enrollment_mark_passed(enrollment=enrollment, passed_at=START + timedelta(days=1))
     assert again.passed_at == START
     assert AuditEntry.objects.filter(action="enrollment.passed").count() == 1
     expired = EnrollmentFactory(status=EnrollmentStatus.EXPIRED)
     with pytest.raises(ValidationError):
-        services.enrollment_mark_passed(enrollment=expired, passed_at=START)
+        enrollment_mark_passed(enrollment=expired, passed_at=START)
 
 
 def test_heartbeat_checks_the_session_like_django_auth(clock, enrollment, lesson):

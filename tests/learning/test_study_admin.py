@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,12 +11,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from learning import demo, selectors, services
+from learning import demo
 from learning.models import Course, CoursePlan, Lesson, LessonProgress, RecordSource, StudyRecord
+from learning.selectors.study import plans_hours
+from learning.services.staff_hours import study_hours_record
 from portal.models import AuditEntry
-from tests.portal.factories import StaffFactory
-
-from .factories import CourseFactory, EnrollmentFactory, LessonFactory, ProgrammeFactory, plan_with
+from tests.factories import (
+    CourseFactory,
+    EnrollmentFactory,
+    LessonFactory,
+    ProgrammeFactory,
+    StaffFactory,
+    plan_with,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,14 +74,10 @@ def test_staff_records_hours_with_reason_audited(client, course_admin):
     plan_with(lesson.course)
     enrollment = EnrollmentFactory()
     with pytest.raises(ValidationError):
-        services.study_hours_record(
-            enrollment=enrollment, lesson=lesson, minutes=30, reason=" ", actor=course_admin
-        )
+        study_hours_record(enrollment=enrollment, lesson=lesson, minutes=30, reason=" ", actor=course_admin)
     reviewer = StaffFactory(role="reviewer")
     with pytest.raises(PermissionDenied):
-        services.study_hours_record(
-            enrollment=enrollment, lesson=lesson, minutes=30, reason="x", actor=reviewer
-        )
+        study_hours_record(enrollment=enrollment, lesson=lesson, minutes=30, reason="x", actor=reviewer)
     client.force_login(course_admin)
     url = reverse("admin:learning_enrollment_record_hours", args=[enrollment.pk])
     assert client.get(url).status_code == 200
@@ -96,7 +100,7 @@ def test_training_record_visible_and_exportable(client, course_admin):
     lesson = LessonFactory(class_hours=Decimal("2"))
     plan_with(lesson.course)
     enrollment = EnrollmentFactory()
-    services.study_hours_record(
+    study_hours_record(
         enrollment=enrollment, lesson=lesson, minutes=30, reason="课堂培训", actor=course_admin
     )
     client.force_login(course_admin)
@@ -123,29 +127,68 @@ def test_training_record_visible_and_exportable(client, course_admin):
         assert float(rows[1][9]) == 30.0
 
 
-def test_training_record_has_an_extension_point_for_exam_attempts():
-    lesson = LessonFactory()
+def test_training_record_lists_the_exam_attempts_beside_the_study(client, course_admin):
+    from exams.models import Attempt, AttemptStatus
+    from tests.factories import template_make
+
+    lesson = LessonFactory(class_hours=Decimal("2"))
     plan_with(lesson.course)
     enrollment = EnrollmentFactory()
-    marker = {
-        "when": enrollment.opened_at,
-        "kind": "exam",
-        "item": "考试",
-        "detail": "90 分",
-        "minutes": None,
-    }
-    selectors.TRAINING_RECORD_SECTIONS.append(lambda e: [marker])
-    try:
-        assert marker in selectors.training_record(enrollment)
-    finally:
-        selectors.TRAINING_RECORD_SECTIONS.pop()
+    other = EnrollmentFactory()
+    study_hours_record(
+        enrollment=enrollment, lesson=lesson, minutes=30, reason="课堂培训", actor=course_admin
+    )
+    template = template_make(name="主要负责人初训考试")
+    opened = enrollment.opened_at
+    Attempt.objects.create(
+        enrollment=enrollment,
+        template=template,
+        number=1,
+        status=AttemptStatus.SUBMITTED,
+        started_at=opened + timedelta(days=3),
+        deadline=opened + timedelta(days=3, hours=2),
+        submitted_at=opened + timedelta(days=3, hours=1),
+        total_points=Decimal("100"),
+        pass_mark=Decimal("60"),
+        score=Decimal("55.5"),
+        passed=False,
+    )
+    Attempt.objects.create(
+        enrollment=enrollment,
+        template=template,
+        number=2,
+        started_at=opened + timedelta(days=4),
+        deadline=opened + timedelta(days=4, hours=2),
+        pass_mark=Decimal("60"),
+    )
+    Attempt.objects.create(
+        enrollment=other, template=template, number=1, deadline=opened + timedelta(hours=2), pass_mark=60
+    )
+    client.force_login(course_admin)
+    response = client.post(
+        reverse("admin:learning_enrollment_changelist"),
+        {"action": "export_record_csv", "_selected_action": [enrollment.pk]},
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
+    # oldest first: the staff entry (now), then the two attempts; the other trainee's attempt not
+    assert [(row[7], row[8], row[9], row[10], row[11]) for row in rows] == [
+        (
+            "工作人员登记",
+            f"{lesson.course.title} / {lesson.title}",
+            "30.0",
+            "是",
+            f"已确认 · {course_admin} · 课堂培训",
+        ),
+        ("考试", "主要负责人初训考试", "", "", "第 1 次考试 · 55.5 分（满分 100 分） · 及格分 60 · 不及格"),
+        ("考试", "主要负责人初训考试", "", "", "第 2 次考试 · 进行中"),
+    ]
 
 
 def test_demo_content_loads_idempotently():
     assert demo.content_load() == (8, 21, 4)
     assert demo.content_load() == (8, 21, 4)
     assert Course.objects.count() == 8 and Lesson.objects.count() == 21 and CoursePlan.objects.count() == 4
-    hours = selectors.plans_hours()
+    hours = plans_hours()
     for (certificate_type, category), ms in hours.items():
         needed = 32 if category == "initial" else 12
         assert ms >= needed * 45 * 60_000, (certificate_type, category)

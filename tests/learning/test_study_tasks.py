@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from learning import services, tasks
+from learning import tasks
 from learning.models import LessonProgress, StudyState
+from learning.services.study import study_heartbeat, study_start
 from portal.celery import BEAT_SCHEDULE
-
-from .factories import EnrollmentFactory, LessonFactory, plan_with
+from tests.factories import EnrollmentFactory, LessonFactory, plan_with
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_presence_overdue_sweep_task_is_scheduled_and_idempotent(settings):
     plan_with(lesson.course)
     with time_machine.travel(START, tick=False) as clock:
         enrollment = EnrollmentFactory()
-        state = services.study_start(
+        state = study_start(
             enrollment=enrollment,
             lesson=lesson,
             session_key="a-login-session",
@@ -36,7 +36,7 @@ def test_presence_overdue_sweep_task_is_scheduled_and_idempotent(settings):
         while True:
             clock.shift(timedelta(seconds=15))
             seq += 1
-            result = services.study_heartbeat(
+            result = study_heartbeat(
                 session_key="a-login-session", token=state.token, seq=seq, client_state="active"
             )
             if result.presence:

@@ -10,9 +10,8 @@ from django.core import mail
 from learning import tasks
 from learning.models import Enrollment, EnrollmentReminder, EnrollmentStatus
 from portal.celery import BEAT_SCHEDULE, app
-from registration.services import trainee_mark_paid
-
-from .factories import PaidTraineeFactory, TraineeFactory
+from registration.services.payment import trainee_mark_paid
+from tests.factories import ApprovedTraineeFactory, PaidTraineeFactory
 
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -21,7 +20,7 @@ START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 def test_payment_confirmed_opens_the_account_and_tells_the_trainee(
     django_capture_on_commit_callbacks, sms_outbox
 ):
-    trainee = TraineeFactory(mobile="13800138010", email="li@example.org")
+    trainee = ApprovedTraineeFactory(mobile="13800138010", email="li@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         trainee_mark_paid(trainee=trainee)
     enrollment = Enrollment.objects.get(trainee=trainee)
@@ -37,7 +36,7 @@ def test_payment_confirmed_opens_the_account_and_tells_the_trainee(
 
 @pytest.mark.django_db
 def test_nothing_is_opened_before_the_payment_commits(django_capture_on_commit_callbacks):
-    trainee = TraineeFactory()
+    trainee = ApprovedTraineeFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         trainee_mark_paid(trainee=trainee)
         assert not Enrollment.objects.exists()
@@ -46,7 +45,7 @@ def test_nothing_is_opened_before_the_payment_commits(django_capture_on_commit_c
 
 @pytest.mark.django_db
 def test_account_open_task_skips_an_unpaid_trainee(sms_outbox):
-    trainee = TraineeFactory()
+    trainee = ApprovedTraineeFactory()
     assert tasks.account_open.delay(trainee_id=trainee.pk).get() is None
     assert tasks.account_open.delay(trainee_id=999_999).get() is None
     assert not Enrollment.objects.exists() and not sms_outbox
@@ -64,7 +63,7 @@ def test_every_job_twice_changes_nothing_the_second_time(django_capture_on_commi
         clock.move_to(START + timedelta(days=23))
         for _ in range(2):
             with django_capture_on_commit_callbacks(execute=True):
-                tasks.reminders_send.delay()
+                tasks.reminders_notify.delay()
         assert EnrollmentReminder.objects.count() == 2 and len(sms_outbox) == 4
         clock.move_to(START + timedelta(days=30))
         assert tasks.enrollments_expire.delay().get() == 2

@@ -1,9 +1,7 @@
 import pytest
 
 from portal.roles import FINANCE, REVIEWER
-from tests.portal.factories import StaffFactory
-
-from .factories import ApplicationFactory, PaymentSettingsFactory, TraineeFactory
+from tests.factories import ApplicationFactory, ApprovedTraineeFactory, PaymentSettingsFactory, StaffFactory
 
 
 @pytest.fixture
@@ -23,7 +21,7 @@ def application(db):
 
 @pytest.fixture
 def three_trainees(application):
-    return [TraineeFactory(application=application) for _ in range(3)]
+    return [ApprovedTraineeFactory(application=application) for _ in range(3)]
 
 
 @pytest.fixture

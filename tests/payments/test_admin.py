@@ -7,11 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from payments import services
 from payments.models import Invoice, Payment, PaymentStatus, Statement
+from payments.services.payments import payment_confirm
+from payments.services.statements import statement_import
 from registration.models import TraineeStatus
-
-from .factories import ApplicationFactory, PaymentFactory, TraineeFactory
+from tests.factories import ApplicationFactory, ApprovedTraineeFactory, PaymentFactory, TraineeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,16 +92,16 @@ def test_finance_confirms_unit_transfer_for_three_in_one_step(client, finance_us
     for trainee in three_trainees:
         trainee.refresh_from_db()
         assert trainee.paid_at is not None
-    assert "已确认" in response.content.decode()
+    assert [str(m) for m in response.context["messages"]] == [f"已确认缴费（1 笔）：{payment}"]
 
 
 def test_mismatch_highlighted_and_not_confirmed_silently(
     client, finance_user, application, django_assert_max_num_queries
 ):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = reported([trainee], amount_fen=70_000, number="WX-9")
     for n in range(10):
-        reported([TraineeFactory()], number=f"N{n}")
+        reported([ApprovedTraineeFactory()], number=f"N{n}")
     client.force_login(finance_user)
     with django_assert_max_num_queries(20):
         page = client.get(reverse(CHANGELIST)).content.decode()
@@ -131,9 +131,9 @@ def test_mismatch_highlighted_and_not_confirmed_silently(
 
 
 def test_reject_with_reason_reports_each_row(client, finance_user):
-    ok = reported([TraineeFactory()], number="R1")
-    done = reported([TraineeFactory()], number="R2")
-    services.payment_confirm(payment=done, actor=finance_user)
+    ok = reported([ApprovedTraineeFactory()], number="R1")
+    done = reported([ApprovedTraineeFactory()], number="R2")
+    payment_confirm(payment=done, actor=finance_user)
     client.force_login(finance_user)
     response = client.post(
         reverse(CHANGELIST),
@@ -143,13 +143,19 @@ def test_reject_with_reason_reports_each_row(client, finance_user):
     ok.refresh_from_db()
     done.refresh_from_db()
     assert ok.status == PaymentStatus.REJECTED and done.status == PaymentStatus.CONFIRMED
-    messages = [str(m) for m in response.context["messages"]]
-    assert any("R1" in m for m in messages) and any("R2" in m for m in messages)
+    # One line for the rows done, one per row refused with the service's reason.
+    assert [str(m) for m in response.context["messages"]] == [
+        f"已驳回缴费（1 笔）：{ok}",
+        f"{done}：未处理：只有待确认的付款才能驳回（该付款状态为“已确认”）。",
+    ]
 
 
 def test_statement_upload_review_and_confirm(client, finance_user):
     unit = ApplicationFactory(unit_name="示例建材有限公司")
-    a, b = TraineeFactory(application=unit, name="孙一"), TraineeFactory(application=unit, name="周二")
+    a, b = (
+        ApprovedTraineeFactory(application=unit, name="孙一"),
+        ApprovedTraineeFactory(application=unit, name="周二"),
+    )
     content = "交易日期,流水号,对方户名,用途,贷方金额\n2026-11-20,S1,示例建材有限公司,孙一 周二,1600\n2026-11-20,S2,路人,货款,99\n"
     client.force_login(finance_user)
     upload = SimpleUploadedFile("s.csv", content.encode())
@@ -186,8 +192,8 @@ def test_reviewer_cannot_upload_statements(client, reviewer_user):
 def test_invoice_queue_highlights_and_issue(
     client, finance_user, application, mailoutbox, django_capture_on_commit_callbacks
 ):
-    late = reported([TraineeFactory(application=application)], number="I1")
-    services.payment_confirm(payment=late, actor=finance_user)
+    late = reported([ApprovedTraineeFactory(application=application)], number="I1")
+    payment_confirm(payment=late, actor=finance_user)
     Invoice.objects.filter(payment=late).update(due_on=timezone.localdate() - dt.timedelta(days=1))
     client.force_login(finance_user)
     page = client.get(reverse("admin:payments_invoice_changelist") + "?queue=todo").content.decode()
@@ -208,8 +214,8 @@ def test_invoice_queue_highlights_and_issue(
 
 def test_finance_report_and_excel_export(client, finance_user, three_trainees):
     payment = reported(three_trainees)
-    services.payment_confirm(payment=payment, actor=finance_user)
-    TraineeFactory()  # outstanding
+    payment_confirm(payment=payment, actor=finance_user)
+    ApprovedTraineeFactory()  # outstanding
     client.force_login(finance_user)
     page = client.get(reverse("admin:payments_payment_report")).content.decode()
     assert "2,400.00" in page
@@ -232,8 +238,8 @@ def test_reviewer_cannot_see_report(client, reviewer_user):
 
 
 def test_refund_action(client, finance_user, monkeypatch):
-    payment = reported([TraineeFactory()], number="RF1")
-    services.payment_confirm(payment=payment, actor=finance_user)
+    payment = reported([ApprovedTraineeFactory()], number="RF1")
+    payment_confirm(payment=payment, actor=finance_user)
     from payments import selectors
 
     monkeypatch.setattr(selectors, "trainee_account_opened", lambda t: True)
@@ -257,8 +263,8 @@ def test_changelist_links_to_finance_tools(client, finance_user):
 def test_invoice_queue_due_soon_and_query_count(client, finance_user, django_assert_max_num_queries):
     today = timezone.localdate()
     for n in range(8):
-        payment = reported([TraineeFactory()], number=f"Q{n}")
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment = reported([ApprovedTraineeFactory()], number=f"Q{n}")
+        payment_confirm(payment=payment, actor=finance_user)
     soon = Invoice.objects.order_by("pk").first()
     Invoice.objects.filter(pk=soon.pk).update(due_on=today)
     Invoice.objects.exclude(pk=soon.pk).update(due_on=today + dt.timedelta(days=30))
@@ -270,14 +276,14 @@ def test_invoice_queue_due_soon_and_query_count(client, finance_user, django_ass
 
 
 def test_admin_pages_render_for_finance(client, finance_user, payment_settings):
-    payment = reported([TraineeFactory()], number="SMOKE-1")
+    payment = reported([ApprovedTraineeFactory()], number="SMOKE-1")
     client.force_login(finance_user)
     for url in (
         reverse("admin:payments_payment_change", args=[payment.pk]),
         reverse("admin:payments_invoice_change", args=[payment.invoice.pk]),
         reverse("admin:payments_statement_changelist"),
         reverse("admin:payments_paymentsettings_change", args=[payment_settings.pk]),
-        reverse("admin:payments_holiday_add"),
+        reverse("admin:portal_holiday_add"),
         reverse("admin:payments_statement_upload"),
     ):
         assert client.get(url).status_code == 200, url
@@ -287,9 +293,9 @@ def test_admin_pages_render_for_finance(client, finance_user, payment_settings):
 def test_statement_review_query_count(client, finance_user, django_assert_max_num_queries):
     rows = ["交易日期,流水号,对方户名,用途,贷方金额"]
     for n in range(15):
-        trainee = TraineeFactory(name=f"测{n:02d}")
+        trainee = ApprovedTraineeFactory(name=f"测{n:02d}")
         rows.append(f"2026-11-20,Q{n},{trainee.name},{trainee.name},800")
-    statement, _ = services.statement_import(
+    statement, _ = statement_import(
         content=("\n".join(rows) + "\n").encode(), filename="q.csv", source="bank", actor=finance_user
     )
     client.force_login(finance_user)

@@ -6,11 +6,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from payments import services
 from payments.models import LineStatus, Payment, PaymentSource, PaymentStatus, Statement, StatementLine
 from payments.reconciliation import parse_amount_fen, parse_statement
-
-from .factories import ApplicationFactory, PaymentFactory, TraineeFactory
+from payments.services.payments import payment_confirm
+from payments.services.statements import (
+    statement_confirm_matches,
+    statement_import,
+    statement_line_ignore,
+    statement_line_resolve,
+)
+from tests.factories import ApplicationFactory, ApprovedTraineeFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +26,12 @@ HEADER = "交易日期,交易流水号,对方户名,摘要,借方金额,贷方�
 def outstanding():
     unit = ApplicationFactory(unit_name="示例机械有限公司", invoice_title="示例机械有限公司")
     people = {
-        "zhang": TraineeFactory(application=unit, name="张三"),
-        "li": TraineeFactory(application=unit, name="李四"),
-        "wang": TraineeFactory(name="王五", mobile="13712345678"),
-        "chen1": TraineeFactory(name="陈明"),
-        "chen2": TraineeFactory(name="陈明"),
-        "zhao": TraineeFactory(name="赵六", training_category="refresher"),
+        "zhang": ApprovedTraineeFactory(application=unit, name="张三"),
+        "li": ApprovedTraineeFactory(application=unit, name="李四"),
+        "wang": ApprovedTraineeFactory(name="王五", mobile="13712345678"),
+        "chen1": ApprovedTraineeFactory(name="陈明"),
+        "chen2": ApprovedTraineeFactory(name="陈明"),
+        "zhao": ApprovedTraineeFactory(name="赵六", training_category="refresher"),
     }
     return people
 
@@ -45,7 +50,7 @@ def test_statement_with_matched_ambiguous_and_unmatched_lines(outstanding, finan
         "2026-11-20 15:00:00,B006,电费,代扣电费,320.00,",
         "合计,,,,320.00,8700.00",
     )
-    statement, created = services.statement_import(
+    statement, created = statement_import(
         content=content, filename="建行流水.csv", source="bank", actor=finance_user
     )
     assert created
@@ -63,7 +68,7 @@ def test_statement_with_matched_ambiguous_and_unmatched_lines(outstanding, finan
     assert lines["B005"].amount_fen == 50_000
 
     # Finance confirms every match in one step.
-    confirmed, failures = services.statement_confirm_matches(statement=statement, actor=finance_user)
+    confirmed, failures = statement_confirm_matches(statement=statement, actor=finance_user)
     assert (confirmed, failures) == (2, [])
     for key in ("zhang", "li", "wang"):
         people[key].refresh_from_db()
@@ -74,16 +79,16 @@ def test_statement_with_matched_ambiguous_and_unmatched_lines(outstanding, finan
     assert payment.channel == "bank_transfer"
 
     # And resolves the rest by hand.
-    services.statement_line_resolve(line=lines["B003"], trainees=[people["chen2"]], actor=finance_user)
+    statement_line_resolve(line=lines["B003"], trainees=[people["chen2"]], actor=finance_user)
     people["chen2"].refresh_from_db()
     people["chen1"].refresh_from_db()
     assert people["chen2"].paid_at is not None and people["chen1"].paid_at is None
     with pytest.raises(ValidationError):
-        services.statement_line_resolve(line=lines["B005"], trainees=[people["zhao"]], actor=finance_user)
-    services.statement_line_resolve(
+        statement_line_resolve(line=lines["B005"], trainees=[people["zhao"]], actor=finance_user)
+    statement_line_resolve(
         line=lines["B005"], trainees=[people["zhao"]], actor=finance_user, mismatch_reason="多付 200 元待退"
     )
-    services.statement_line_ignore(line=lines["B004"], actor=finance_user, reason="货款，与培训无关")
+    statement_line_ignore(line=lines["B004"], actor=finance_user, reason="货款，与培训无关")
     statuses = dict(StatementLine.objects.values_list("serial", "status"))
     assert statuses == {
         "B001": "confirmed",
@@ -93,15 +98,13 @@ def test_statement_with_matched_ambiguous_and_unmatched_lines(outstanding, finan
         "B005": "confirmed",
     }
     # Confirming again does nothing twice.
-    assert services.statement_confirm_matches(statement=statement, actor=finance_user) == (0, [])
+    assert statement_confirm_matches(statement=statement, actor=finance_user) == (0, [])
 
 
 def test_same_statement_imported_twice_creates_nothing_twice(outstanding, finance_user):
     content = statement_csv("2026-11-20 10:01:00,B001,示例机械有限公司,张三 李四,,1600.00")
-    first, created = services.statement_import(
-        content=content, filename="a.csv", source="bank", actor=finance_user
-    )
-    again, created_again = services.statement_import(
+    first, created = statement_import(content=content, filename="a.csv", source="bank", actor=finance_user)
+    again, created_again = statement_import(
         content=content, filename="a (1).csv", source="bank", actor=finance_user
     )
     assert created and not created_again and again.pk == first.pk
@@ -111,7 +114,7 @@ def test_same_statement_imported_twice_creates_nothing_twice(outstanding, financ
         "2026-11-20 10:01:00,B001,示例机械有限公司,张三 李四,,1600.00",
         "2026-11-21 09:00:00,B009,王五,王五,,800.00",
     )
-    second, created = services.statement_import(
+    second, created = statement_import(
         content=overlapping, filename="b.csv", source="bank", actor=finance_user
     )
     assert created and second.credit_lines == 1 and second.skipped_lines == 1
@@ -124,9 +127,7 @@ def test_lines_without_serial_are_fingerprinted(outstanding, finance_user):
             "gb18030"
         )
     )
-    statement, _ = services.statement_import(
-        content=content, filename="c.csv", source="bank", actor=finance_user
-    )
+    statement, _ = statement_import(content=content, filename="c.csv", source="bank", actor=finance_user)
     serials = list(statement.lines.values_list("serial", flat=True))
     assert len(serials) == 2 and len(set(serials)) == 2 and all(s.startswith("auto-") for s in serials)
     # The second identical credit cannot claim the same trainee.
@@ -145,13 +146,13 @@ def test_xlsx_platform_export_with_preface_rows(outstanding, finance_user):
     sheet.append(["2026112022002", dt.datetime(2026, 11, 20, 9, 40), "王五", "提现", 800.0, "支出"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    statement, _ = services.statement_import(
+    statement, _ = statement_import(
         content=buffer.getvalue(), filename="alipay.xlsx", source="alipay", actor=finance_user
     )
     line = statement.lines.get()
     assert line.serial == "2026112022001" and line.status == LineStatus.MATCHED
     assert timezone.localtime(line.booked_at).hour == 9
-    services.statement_confirm_matches(statement=statement, actor=finance_user)
+    statement_confirm_matches(statement=statement, actor=finance_user)
     assert Payment.objects.get(transaction_no="2026112022001").channel == "alipay"
 
 
@@ -170,12 +171,10 @@ def test_line_with_reported_transaction_number_confirms_that_payment(outstanding
     content = (
         "交易单号,交易时间,交易对方,备注,金额\n420000999,2026-11-20 10:00:00,微信用户,,800.00\n".encode()
     )
-    statement, _ = services.statement_import(
-        content=content, filename="wx.csv", source="wechat", actor=finance_user
-    )
+    statement, _ = statement_import(content=content, filename="wx.csv", source="wechat", actor=finance_user)
     line = statement.lines.get()
     assert line.status == LineStatus.MATCHED and line.reported_payment_id == reported.pk
-    services.statement_confirm_matches(statement=statement, actor=finance_user)
+    statement_confirm_matches(statement=statement, actor=finance_user)
     reported.refresh_from_db()
     wang.refresh_from_db()
     assert reported.status == PaymentStatus.CONFIRMED and wang.paid_at is not None
@@ -184,9 +183,7 @@ def test_line_with_reported_transaction_number_confirms_that_payment(outstanding
 
 def test_unit_payer_without_names_matches_all_its_outstanding_trainees(outstanding, finance_user):
     content = statement_csv("2026-11-20 10:01:00,B100,示例机械有限公司,培训费,,1600.00")
-    statement, _ = services.statement_import(
-        content=content, filename="u.csv", source="bank", actor=finance_user
-    )
+    statement, _ = statement_import(content=content, filename="u.csv", source="bank", actor=finance_user)
     line = statement.lines.get()
     assert line.status == LineStatus.MATCHED
     assert sorted(line.candidate_ids) == sorted([outstanding["zhang"].pk, outstanding["li"].pk])
@@ -217,12 +214,10 @@ def test_line_of_a_payment_already_confirmed_by_hand_is_linked_not_doubled(outst
     reported = PaymentFactory(application=wang.application, transaction_no="WX-77", trainees=[wang])
     Invoice.objects.create(payment=reported, buyer_name="王五", email="w@example.com")
     content = "交易单号,交易时间,交易对方,备注,金额\nWX-77,2026-11-20 10:00:00,微信用户,,800.00\n".encode()
-    statement, _ = services.statement_import(
-        content=content, filename="wx.csv", source="wechat", actor=finance_user
-    )
-    services.payment_confirm(payment=reported, actor=finance_user)
+    statement, _ = statement_import(content=content, filename="wx.csv", source="wechat", actor=finance_user)
+    payment_confirm(payment=reported, actor=finance_user)
     line = statement.lines.get()
-    services.statement_line_resolve(line=line, trainees=[], actor=finance_user)
+    statement_line_resolve(line=line, trainees=[], actor=finance_user)
     line.refresh_from_db()
     assert line.status == LineStatus.CONFIRMED and line.payment_id == reported.pk
     assert Payment.objects.count() == 1

@@ -8,18 +8,27 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from payments import selectors, services
+from payments import selectors
 from payments.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from payments.services.invoices import invoice_issue
+from payments.services.notices import invoice_email_notify
+from payments.services.payments import (
+    SCREENSHOT_MAX_BYTES,
+    payment_confirm,
+    payment_refund,
+    payment_reject,
+    payment_report,
+    screenshot_clean,
+)
 from portal.models import AuditEntry
 from registration.models import TraineeStatus
-
-from .factories import ApplicationFactory, TraineeFactory
+from tests.factories import ApplicationFactory, ApprovedTraineeFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def report(application, trainees, *, amount_fen=None, number="TX-1", channel="bank_transfer", **extra):
-    return services.payment_report(
+    return payment_report(
         application=application,
         channel=channel,
         payer_name=extra.pop("payer_name", application.unit_name),
@@ -43,7 +52,7 @@ def test_unit_transfer_for_three_trainees_confirmed_in_one_step(
     assert payment.expected_fen == 240_000 and not payment.is_mismatch
     assert payment.invoice.status == InvoiceStatus.REQUESTED
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_confirm(payment=payment, actor=finance_user, ip="10.0.0.1")
+        payment_confirm(payment=payment, actor=finance_user, ip="10.0.0.1")
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED
     assert payment.decided_by == finance_user and payment.decided_at is not None
@@ -61,7 +70,7 @@ def test_provisioning_signal_only_after_commit(
 ):
     payment = report(three_trainees[0].application, three_trainees)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
         # Inside the transaction: trainees are marked paid but nothing was sent yet.
         assert paid_signals == []
     assert len(callbacks) >= 3
@@ -79,7 +88,7 @@ def test_nothing_sent_when_the_confirming_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
         raise RuntimeError("rolled back")
     assert paid_signals == []
     payment.refresh_from_db()
@@ -88,16 +97,16 @@ def test_nothing_sent_when_the_confirming_transaction_rolls_back(
 
 
 def test_wrong_amount_is_a_mismatch_and_needs_an_explicit_reason(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee], amount_fen=70_000, channel="wechat", payer_name=trainee.name)
     assert payment.is_mismatch and payment.difference_fen == -10_000
     with pytest.raises(ValidationError) as excinfo:
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
     assert "700.00" in str(excinfo.value) and "800.00" in str(excinfo.value)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REPORTED
     # Confirmed with a reason: recorded, but an under-payment does not mark the trainee paid.
-    services.payment_confirm(payment=payment, actor=finance_user, mismatch_reason="余款另行补交")
+    payment_confirm(payment=payment, actor=finance_user, mismatch_reason="余款另行补交")
     payment.refresh_from_db()
     trainee.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED and payment.decision_reason == "余款另行补交"
@@ -105,21 +114,24 @@ def test_wrong_amount_is_a_mismatch_and_needs_an_explicit_reason(application, fi
     assert selectors.trainees_paid_fen([trainee.pk]) == {trainee.pk: 70_000}
     # The balance paid later completes the fee.
     top_up = report(application, [trainee], amount_fen=10_000, number="TX-2")
-    services.payment_confirm(payment=top_up, actor=finance_user, mismatch_reason="补交余款")
+    payment_confirm(payment=top_up, actor=finance_user, mismatch_reason="补交余款")
     trainee.refresh_from_db()
     assert trainee.paid_at is not None
 
 
 def test_over_payment_confirmed_with_reason_marks_paid(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee], amount_fen=90_000)
-    services.payment_confirm(payment=payment, actor=finance_user, mismatch_reason="多付 100 元，退回差额")
+    payment_confirm(payment=payment, actor=finance_user, mismatch_reason="多付 100 元，退回差额")
     trainee.refresh_from_db()
     assert trainee.paid_at is not None
 
 
 def test_duplicate_transaction_number_refused(application):
-    first, second = TraineeFactory(application=application), TraineeFactory(application=application)
+    first, second = (
+        ApprovedTraineeFactory(application=application),
+        ApprovedTraineeFactory(application=application),
+    )
     report(application, [first], number="4200001234")
     with pytest.raises(ValidationError) as excinfo:
         report(application, [second], number=" 4200001234 ")
@@ -129,8 +141,8 @@ def test_duplicate_transaction_number_refused(application):
 
 
 def test_report_refuses_trainees_not_approved_or_of_another_application(application):
-    waiting = TraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
-    other = TraineeFactory()
+    waiting = ApprovedTraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
+    other = ApprovedTraineeFactory()
     for trainees in ([waiting], [other]):
         with pytest.raises(ValidationError):
             report(application, trainees, number=f"N{trainees[0].pk}")
@@ -138,23 +150,23 @@ def test_report_refuses_trainees_not_approved_or_of_another_application(applicat
 
 
 def test_reject_needs_reason_and_cancels_invoice(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
     with pytest.raises(ValidationError):
-        services.payment_reject(payment=payment, actor=finance_user, reason=" ")
-    services.payment_reject(payment=payment, actor=finance_user, reason="未收到款项")
+        payment_reject(payment=payment, actor=finance_user, reason=" ")
+    payment_reject(payment=payment, actor=finance_user, reason="未收到款项")
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REJECTED
     assert payment.invoice.status == InvoiceStatus.CANCELLED
     with pytest.raises(ValidationError):
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
 
 
 def test_refund_before_account_opened(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
-    services.payment_confirm(payment=payment, actor=finance_user)
-    services.payment_refund(payment=payment, actor=finance_user, reason="单位取消报名")
+    payment_confirm(payment=payment, actor=finance_user)
+    payment_refund(payment=payment, actor=finance_user, reason="单位取消报名")
     payment.refresh_from_db()
     trainee.refresh_from_db()
     assert payment.status == PaymentStatus.REFUNDED and payment.refunded_by == finance_user
@@ -164,12 +176,12 @@ def test_refund_before_account_opened(application, finance_user):
 
 
 def test_refund_refused_after_account_opened_monkeypatched(application, finance_user, monkeypatch):
-    trainee = TraineeFactory(application=application, name="王五")
+    trainee = ApprovedTraineeFactory(application=application, name="王五")
     payment = report(application, [trainee])
-    services.payment_confirm(payment=payment, actor=finance_user)
+    payment_confirm(payment=payment, actor=finance_user)
     monkeypatch.setattr(selectors, "trainee_account_opened", lambda t: t.pk == trainee.pk)
     with pytest.raises(ValidationError) as excinfo:
-        services.payment_refund(payment=payment, actor=finance_user, reason="不想学了")
+        payment_refund(payment=payment, actor=finance_user, reason="不想学了")
     assert "王五" in str(excinfo.value)
     payment.refresh_from_db()
     trainee.refresh_from_db()
@@ -184,11 +196,11 @@ def test_refund_refused_after_account_opened_with_learning_enrollment(applicatio
         enrollment_model = apps.get_model("learning", "Enrollment")
     except LookupError:
         pytest.skip("learning.Enrollment does not exist yet (the monkeypatched test covers the rule)")
-    from tests.portal.factories import UserFactory
+    from tests.factories import UserFactory
 
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
-    services.payment_confirm(payment=payment, actor=finance_user)
+    payment_confirm(payment=payment, actor=finance_user)
     assert selectors.trainee_account_opened(trainee) is (
         enrollment_model.objects.filter(trainee=trainee).exists()
     )
@@ -201,23 +213,23 @@ def test_refund_refused_after_account_opened_with_learning_enrollment(applicatio
         )
     assert selectors.trainee_account_opened(trainee)
     with pytest.raises(ValidationError):
-        services.payment_refund(payment=payment, actor=finance_user, reason="不想学了")
+        payment_refund(payment=payment, actor=finance_user, reason="不想学了")
 
 
 def test_confirm_sets_invoice_deadline_five_working_days_across_national_day(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     with time_machine.travel(dt.datetime(2025, 9, 29, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))):
         payment = report(application, [trainee])
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
     payment.invoice.refresh_from_db()
     assert payment.invoice.due_on == dt.date(2025, 10, 13)
 
 
 def test_confirm_in_2027_does_not_crash(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     with time_machine.travel(dt.datetime(2027, 3, 5, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))):
         payment = report(application, [trainee])
-        services.payment_confirm(payment=payment, actor=finance_user)
+        payment_confirm(payment=payment, actor=finance_user)
     payment.invoice.refresh_from_db()
     assert payment.invoice.due_on == dt.date(2027, 3, 12)
 
@@ -229,34 +241,32 @@ def _image(fmt: str) -> bytes:
 
 
 def test_screenshot_checked_by_content():
-    good = services.screenshot_clean(SimpleUploadedFile("a.jpg", _image("JPEG"), content_type="image/jpeg"))
+    good = screenshot_clean(SimpleUploadedFile("a.jpg", _image("JPEG"), content_type="image/jpeg"))
     assert good.name.endswith(".jpg")
-    png = services.screenshot_clean(SimpleUploadedFile("a.png", _image("PNG")))
+    png = screenshot_clean(SimpleUploadedFile("a.png", _image("PNG")))
     assert png.name.endswith(".png")
     with pytest.raises(ValidationError):
-        services.screenshot_clean(
-            SimpleUploadedFile("fake.png", b"<?php echo 1; ?>", content_type="image/png")
-        )
+        screenshot_clean(SimpleUploadedFile("fake.png", b"<?php echo 1; ?>", content_type="image/png"))
     with pytest.raises(ValidationError):
-        services.screenshot_clean(SimpleUploadedFile("a.gif", _image("GIF"), content_type="image/gif"))
-    big = SimpleUploadedFile("big.png", b"0" * (services.SCREENSHOT_MAX_BYTES + 1))
+        screenshot_clean(SimpleUploadedFile("a.gif", _image("GIF"), content_type="image/gif"))
+    big = SimpleUploadedFile("big.png", b"0" * (SCREENSHOT_MAX_BYTES + 1))
     with pytest.raises(ValidationError):
-        services.screenshot_clean(big)
+        screenshot_clean(big)
 
 
 def test_invoice_issue_emails_pdf_once(
     application, finance_user, mailoutbox, django_capture_on_commit_callbacks
 ):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
-    services.payment_confirm(payment=payment, actor=finance_user)
+    payment_confirm(payment=payment, actor=finance_user)
     invoice = Invoice.objects.get(payment=payment)
     with pytest.raises(ValidationError):
-        services.invoice_issue(
+        invoice_issue(
             invoice=invoice, number="00123", pdf=SimpleUploadedFile("x.pdf", b"not a pdf"), actor=finance_user
         )
     with django_capture_on_commit_callbacks(execute=True):
-        services.invoice_issue(
+        invoice_issue(
             invoice=invoice,
             number="25442000000012345678",
             pdf=SimpleUploadedFile("x.pdf", b"%PDF-1.4 test"),
@@ -271,15 +281,15 @@ def test_invoice_issue_emails_pdf_once(
     assert message.attachments[0][0] == "25442000000012345678.pdf"
     assert message.attachments[0][1].startswith(b"%PDF-")
     # Running the task again sends nothing more.
-    assert services.invoice_email_deliver(invoice_id=invoice.pk) is False
+    assert invoice_email_notify(invoice_id=invoice.pk) is False
     assert len(mailoutbox) == 1
 
 
 def test_invoice_cannot_be_issued_before_confirmation(application, finance_user):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
     with pytest.raises(ValidationError):
-        services.invoice_issue(
+        invoice_issue(
             invoice=payment.invoice,
             number="1",
             pdf=SimpleUploadedFile("x.pdf", b"%PDF-1.4"),
@@ -289,11 +299,11 @@ def test_invoice_cannot_be_issued_before_confirmation(application, finance_user)
 
 def test_application_due_summary(finance_user):
     application = ApplicationFactory()
-    paid = TraineeFactory(application=application)
-    pending = TraineeFactory(application=application, training_category="refresher")
-    TraineeFactory(application=application)
-    TraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
-    services.payment_confirm(payment=report(application, [paid], number="A"), actor=finance_user)
+    paid = ApprovedTraineeFactory(application=application)
+    pending = ApprovedTraineeFactory(application=application, training_category="refresher")
+    ApprovedTraineeFactory(application=application)
+    ApprovedTraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
+    payment_confirm(payment=report(application, [paid], number="A"), actor=finance_user)
     report(application, [pending], number="B")
     due = selectors.application_due(application=application)
     assert due.due_fen == 80_000 + 30_000 + 80_000
@@ -316,7 +326,7 @@ def test_concurrent_confirmations_confirm_once(finance_user):
     from django.db import connection
 
     application = ApplicationFactory()
-    trainees = [TraineeFactory(application=application) for _ in range(2)]
+    trainees = [ApprovedTraineeFactory(application=application) for _ in range(2)]
     payment = report(application, trainees, number="RACE-1")
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
@@ -324,7 +334,7 @@ def test_concurrent_confirmations_confirm_once(finance_user):
     def confirm():
         try:
             barrier.wait()
-            services.payment_confirm(payment=payment, actor=finance_user)
+            payment_confirm(payment=payment, actor=finance_user)
             outcomes.append("ok")
         except ValidationError:
             outcomes.append("refused")

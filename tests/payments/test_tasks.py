@@ -1,24 +1,27 @@
 import datetime as dt
+import logging
+import smtplib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from payments import services, tasks
+from payments import tasks
 from payments.models import Invoice
+from payments.services.invoices import invoice_issue
+from payments.services.payments import payment_confirm
+from portal.models import MessageStatus, OutboundMessage
 from portal.roles import FINANCE
-from tests.portal.factories import StaffFactory
-
-from .factories import PaymentFactory, TraineeFactory
+from tests.factories import ApprovedTraineeFactory, PaymentFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def confirmed_invoice(finance_user, number="T1"):
-    trainee = TraineeFactory()
+    trainee = ApprovedTraineeFactory()
     payment = PaymentFactory(application=trainee.application, trainees=[trainee], transaction_no=number)
     invoice = Invoice.objects.create(payment=payment, buyer_name="示例公司", email="buyer@example.com")
-    services.payment_confirm(payment=payment, actor=finance_user)
+    payment_confirm(payment=payment, actor=finance_user)
     invoice.refresh_from_db()
     return invoice
 
@@ -27,7 +30,7 @@ def test_invoice_email_task_is_idempotent(finance_user, mailoutbox):
     invoice = confirmed_invoice(finance_user)
     # Not issued yet: nothing to send.
     assert tasks.invoice_email(invoice_id=invoice.pk) is False
-    services.invoice_issue(
+    invoice_issue(
         invoice=invoice, number="INV-1", pdf=SimpleUploadedFile("a.pdf", b"%PDF-1.4"), actor=finance_user
     )
     assert tasks.invoice_email.delay(invoice_id=invoice.pk).get() is True
@@ -36,16 +39,45 @@ def test_invoice_email_task_is_idempotent(finance_user, mailoutbox):
     assert tasks.invoice_email(invoice_id=999_999) is False
 
 
-def test_deadline_digest_to_finance(finance_user, mailoutbox):
+def test_deadline_digest_to_finance_once_a_day(finance_user, mailoutbox, django_capture_on_commit_callbacks):
     StaffFactory(role=FINANCE, email="finance@example.com")
+    StaffFactory(role=FINANCE, email="finance2@example.com")
     late = confirmed_invoice(finance_user, "D1")
     relaxed = confirmed_invoice(finance_user, "D2")
     Invoice.objects.filter(pk=late.pk).update(due_on=timezone.localdate() - dt.timedelta(days=2))
     Invoice.objects.filter(pk=relaxed.pk).update(due_on=timezone.localdate() + dt.timedelta(days=20))
-    assert tasks.invoice_deadlines_digest() == 1
-    assert len(mailoutbox) == 1
-    assert mailoutbox[0].to == ["finance@example.com"]
-    assert "已逾期 1 张" in mailoutbox[0].subject
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.invoice_deadlines_digest() == 1
+    # One recorded e-mail per finance member with an address (each sees only their own address).
+    assert sorted(message.to for message in mailoutbox) == [["finance2@example.com"], ["finance@example.com"]]
+    assert {message.subject for message in mailoutbox} == {"待开发票：已逾期 1 张，即将到期 0 张"}
+    assert (
+        OutboundMessage.objects.filter(kind="invoice_deadlines_digest", status=MessageStatus.SENT).count()
+        == 2
+    )
+    # The digest of the day is claimed once: running the task again sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.invoice_deadlines_digest() == 1
+    assert len(mailoutbox) == 2
+
+
+def test_invoice_email_refused_by_the_mail_server_is_logged_not_raised(finance_user, monkeypatch, caplog):
+    invoice = confirmed_invoice(finance_user)
+    invoice_issue(
+        invoice=invoice, number="INV-9", pdf=SimpleUploadedFile("a.pdf", b"%PDF-1.4"), actor=finance_user
+    )
+
+    def refuse(**kwargs):
+        raise smtplib.SMTPRecipientsRefused({"buyer@example.com": (550, b"no such user")})
+
+    monkeypatch.setattr("payments.services.notices.email_send", refuse)
+    with caplog.at_level(logging.WARNING, logger="payments"):
+        assert tasks.invoice_email(invoice_id=invoice.pk) is False
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is None
+    assert [record.getMessage() for record in caplog.records if record.name == "payments"] == [
+        f"Invoice {invoice.pk}: the e-mail was not sent (SMTPRecipientsRefused)."
+    ]
 
 
 def test_deadline_digest_quiet_when_nothing_urgent(finance_user, mailoutbox):

@@ -7,8 +7,7 @@ from PIL import Image
 
 from payments.models import Payment, PaymentStatus
 from registration.models import TraineeStatus
-
-from .factories import PaymentFactory, TraineeFactory
+from tests.factories import ApprovedTraineeFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +42,7 @@ def test_page_shows_dues_methods_and_memo(
     client, three_trainees, payment_settings, django_assert_max_num_queries
 ):
     application = three_trainees[0].application
-    TraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
+    ApprovedTraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
     PaymentFactory(application=application, trainees=three_trainees[:1], amount_fen=80_000)
     with django_assert_max_num_queries(12):
         response = client.get(pay_url(application))
@@ -62,7 +61,7 @@ def test_query_count_does_not_grow_with_trainees(
     client, application, payment_settings, django_assert_max_num_queries
 ):
     for _ in range(30):
-        TraineeFactory(application=application)
+        ApprovedTraineeFactory(application=application)
     with django_assert_max_num_queries(12):
         assert client.get(pay_url(application)).status_code == 200
 
@@ -77,11 +76,12 @@ def test_report_a_transfer_for_three_trainees(client, three_trainees):
     assert payment.status == PaymentStatus.REPORTED
     assert payment.invoice.buyer_tax_id == "91350100M000100Y43"
     page = client.get(pay_url(application)).content.decode()
-    assert "等待确认" in page or "待确认" in page
+    assert page.count('<span class="badge text-bg-warning">等待确认</span>') == 3  # each trainee
+    assert "<td>已报告，待确认</td>" in page  # the payment
 
 
 def test_wrong_amount_is_flagged_to_the_payer(client, application):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     response = client.post(
         pay_url(application),
         form_data([trainee], channel="wechat", amount="700.00", transaction_no="WX-1"),
@@ -93,7 +93,10 @@ def test_wrong_amount_is_flagged_to_the_payer(client, application):
 
 
 def test_duplicate_transaction_number_message(client, application):
-    first, second = TraineeFactory(application=application), TraineeFactory(application=application)
+    first, second = (
+        ApprovedTraineeFactory(application=application),
+        ApprovedTraineeFactory(application=application),
+    )
     client.post(pay_url(application), form_data([first], amount="800.00", transaction_no="DUP-1"))
     response = client.post(pay_url(application), form_data([second], amount="800.00", transaction_no="DUP-1"))
     assert response.status_code == 200
@@ -102,13 +105,13 @@ def test_duplicate_transaction_number_message(client, application):
 
 
 def test_amount_with_three_decimals_refused(client, application):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     response = client.post(pay_url(application), form_data([trainee], amount="800.001"))
     assert response.status_code == 200 and not Payment.objects.exists()
 
 
 def test_unit_needs_tax_id(client, application):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     response = client.post(pay_url(application), form_data([trainee], amount="800", invoice_tax_id=""))
     assert response.status_code == 200 and not Payment.objects.exists()
     assert "统一社会信用代码" in response.content.decode()
@@ -123,7 +126,7 @@ def _png() -> bytes:
 def test_screenshot_stored_privately_and_served_to_finance_only(
     client, application, finance_user, reviewer_user
 ):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     data = form_data([trainee], amount="800.00")
     data["screenshot"] = SimpleUploadedFile("pay.png", _png(), content_type="image/png")
     assert client.post(pay_url(application), data).status_code == 302
@@ -142,7 +145,7 @@ def test_screenshot_stored_privately_and_served_to_finance_only(
 
 
 def test_fake_screenshot_refused(client, application):
-    trainee = TraineeFactory(application=application)
+    trainee = ApprovedTraineeFactory(application=application)
     data = form_data([trainee], amount="800.00")
     data["screenshot"] = SimpleUploadedFile("pay.png", b"GIF89a not really", content_type="image/png")
     response = client.post(pay_url(application), data)
@@ -161,7 +164,7 @@ def test_query_count_does_not_grow_with_reported_payments(
     client, application, payment_settings, django_assert_max_num_queries
 ):
     for n in range(6):
-        trainees = [TraineeFactory(application=application) for _ in range(2)]
+        trainees = [ApprovedTraineeFactory(application=application) for _ in range(2)]
         PaymentFactory(
             application=application, trainees=trainees, transaction_no=f"Q-{n}", amount_fen=160_000
         )

@@ -9,13 +9,10 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from payments.models import Holiday
 from portal.admin_audit import HIDDEN, AuditedModelAdmin, form_changes
-from portal.models import AuditEntry, User
+from portal.models import AuditEntry, Holiday, User
 from portal.roles import ROLES
-from tests.learning.factories import CourseFactory, LessonFactory
-from tests.portal.factories import AuditEntryFactory, StaffFactory
-from tests.registration.factories import ProgrammeFactory
+from tests.factories import AuditEntryFactory, CourseFactory, LessonFactory, ProgrammeFactory, StaffFactory
 from tests.security.admin_forms import changeform_data
 
 pytestmark = pytest.mark.django_db
@@ -62,29 +59,29 @@ def test_saving_without_a_change_writes_nothing(admin_client):
 
 
 def test_add_and_delete_and_bulk_delete(admin_client):
-    add = reverse("admin:payments_holiday_add")
+    add = reverse("admin:portal_holiday_add")
     response = admin_client.post(
         add, changeform_data(admin_client.get(add), date="2027-10-01", name="国庆节", is_workday="")
     )
     assert response.status_code == 302
     holiday = Holiday.objects.get(date=datetime.date(2027, 10, 1))
-    (added,) = entries("admin.payments.holiday.add")
+    (added,) = entries("admin.portal.holiday.add")
     assert added.old_value is None and added.new_value["name"] == "国庆节"
     assert added.new_value["date"] == "2027-10-01" and added.target_id == str(holiday.pk)
 
-    delete = reverse("admin:payments_holiday_delete", args=[holiday.pk])
+    delete = reverse("admin:portal_holiday_delete", args=[holiday.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
-    (deleted,) = entries("admin.payments.holiday.delete")
+    (deleted,) = entries("admin.portal.holiday.delete")
     assert deleted.target_id == str(holiday.pk) and deleted.old_value["name"] == "国庆节"
     assert not Holiday.objects.filter(pk=holiday.pk).exists()
 
     others = [Holiday.objects.create(date=datetime.date(2027, 1, d), name=f"假日{d}") for d in (1, 2)]
     response = admin_client.post(
-        reverse("admin:payments_holiday_changelist"),
+        reverse("admin:portal_holiday_changelist"),
         {"action": "delete_selected", "_selected_action": [h.pk for h in others], "post": "yes"},
     )
     assert response.status_code == 302
-    bulk = entries("admin.payments.holiday.delete")[1:]
+    bulk = entries("admin.portal.holiday.delete")[1:]
     assert sorted(e.target_id for e in bulk) == sorted(str(h.pk) for h in others)
     assert {e.old_value["name"] for e in bulk} == {"假日1", "假日2"}
 

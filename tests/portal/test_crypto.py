@@ -14,7 +14,7 @@ from django.db import connection
 from portal import crypto
 from portal.settings.keys import development_key, fernet_keys_check
 from registration.models import Trainee
-from tests.registration.factories import TraineeFactory, id_number_make
+from tests.factories import TraineeFactory, id_number_make
 
 BASE = Path(__file__).resolve().parents[2]
 

@@ -3,8 +3,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from portal import services
 from portal.models import AuditEntry
-
-from .factories import UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,13 @@
 """Settings per environment: production fails fast without secrets and passes ``check --deploy``."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from portal.messaging.kinds import KINDS
 
 BASE = Path(__file__).resolve().parents[2]
 PROD_ENV = {
@@ -18,6 +21,12 @@ PROD_ENV = {
     "DEFAULT_FROM_EMAIL": "portal@example.org",
     "FIELD_ENCRYPTION_KEYS": "Vd7qGqkqTtHnO1Q0yHhY2mN8qvP6Z9yqz3m7rS8dQ0s=",
     "PERSONAL_DATA_HASH_KEY": "h" * 20 + "-hash-key-for-the-test-only-" + "k" * 20,
+    # A real SMS provider with a template for every message kind (else check --deploy warns).
+    "SMS_BACKEND": "portal.messaging.aliyun.AliyunSmsBackend",
+    "SMS_ACCESS_KEY_ID": "LTAI5tTestOnlyKeyId",
+    "SMS_ACCESS_KEY_SECRET": "test-only-sms-secret",
+    "SMS_SIGN_NAME": "市安全生产协会",
+    "SMS_TEMPLATES": json.dumps({name: f"SMS_{index}" for index, name in enumerate(KINDS)}),
 }
 
 
@@ -31,6 +40,23 @@ def test_production_check_deploy_is_clean():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PROD_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stderr and "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_sms_are_only_logged_or_templates_are_missing():
+    env = {k: v for k, v in PROD_ENV.items() if not k.startswith("SMS_")}
+    result = _manage("check", "--deploy", env=env)
+    assert "portal.W201" in result.stderr and "SMS are only logged, never sent" in result.stderr
+    templates = {
+        name: code for name, code in json.loads(PROD_ENV["SMS_TEMPLATES"]).items() if name != "password_code"
+    }
+    result = _manage("check", "--deploy", env={**PROD_ENV, "SMS_TEMPLATES": json.dumps(templates)})
+    assert "portal.W203" in result.stderr and "No SMS template code for: password_code." in result.stderr
+    result = _manage(
+        "check",
+        "--deploy",
+        env={**PROD_ENV, "SMS_TEMPLATES": json.dumps(templates), "SMS_TEMPLATE_PASSWORD_CODE": "SMS_9"},
+    )
+    assert result.returncode == 0 and "System check identified no issues" in result.stdout, result.stderr
 
 
 def test_production_fails_at_start_without_a_secret():

@@ -4,8 +4,7 @@ from django.urls import reverse
 
 from portal.models import AuditEntry
 from portal.services import WORKER_PING_ACTION
-
-from .factories import StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

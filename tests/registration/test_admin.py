@@ -9,9 +9,13 @@ from openpyxl import load_workbook
 from portal.models import AuditEntry
 from registration.models import Trainee, TraineeStatus
 from registration.validators import id_number_mask
-from tests.portal.factories import StaffFactory
-
-from .factories import ApplicationFactory, CompleteTraineeFactory, ProgrammeFactory, TraineeFactory
+from tests.factories import (
+    ApplicationFactory,
+    CompleteTraineeFactory,
+    ProgrammeFactory,
+    StaffFactory,
+    TraineeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -201,11 +205,11 @@ def test_bulk_approve_reports_each_row(reviewer_client, application, django_capt
 def test_bulk_return_asks_for_a_reason_first(reviewer_client, application):
     trainees = CompleteTraineeFactory.create_batch(2, application=application)
     response = post_action(reviewer_client, "return_selected", trainees)
-    assert response.templates[0].name == "registration/admin/review_reason.html"
+    assert response.templates[0].name == "admin/portal/action_reason.html"
     assert not Trainee.objects.filter(status="returned").exists()
     # empty reason: the form again
     response = post_action(reviewer_client, "return_selected", trainees, apply="1", reason="")
-    assert response.templates[0].name == "registration/admin/review_reason.html"
+    assert response.templates[0].name == "admin/portal/action_reason.html"
     response = post_action(reviewer_client, "return_selected", trainees, apply="1", reason="照片不合格")
     assert Trainee.objects.filter(status="returned", status_reason="照片不合格").count() == 2
     assert len(texts(response)) == 1

@@ -9,8 +9,7 @@ from PIL import Image
 
 from registration import documents
 from registration.documents import photo_clean, scan_clean
-
-from .factories import image_bytes, upload
+from tests.factories import image_bytes, upload
 
 
 def codes(excinfo) -> set[str]:

@@ -9,8 +9,8 @@ from registration.forms import (
     roster_formset,
     roster_rows_posted,
 )
-
-from .factories import (
+from registration.validators import id_number_mask
+from tests.factories import (
     ATTACHMENT1_CONSENTS_POST,
     ATTACHMENT2_CONSENTS_POST,
     CompleteTraineeFactory,
@@ -31,6 +31,10 @@ def applicant(**overrides) -> dict:
     data.update(ATTACHMENT1_CONSENTS_POST)
     data.update(overrides)
     return data
+
+
+def errors(form) -> dict[str, list[str]]:
+    return {name: list(messages) for name, messages in form.errors.items()}
 
 
 def row(**overrides) -> dict:
@@ -135,8 +139,8 @@ def test_roster_row_field_errors(field, value):
 def test_refresher_needs_the_previous_certificate_number():
     form = RosterRowForm(row(training_category="refresher"))
     assert not form.is_valid()
-    assert list(form.errors) == ["previous_certificate_no"]
-    assert "原证书编号" in form.errors["previous_certificate_no"][0]
+    # The service's rule and message (registration.services.applications.roster_row_check).
+    assert errors(form) == {"previous_certificate_no": ["再培训须填写原培训证书编号。"]}
     assert RosterRowForm(row(training_category="refresher", previous_certificate_no="A1")).is_valid()
 
 
@@ -152,15 +156,22 @@ def test_formset_row_errors_land_on_the_right_row():
     assert "mobile" in formset.forms[2].errors
 
 
-def test_formset_duplicate_person_and_mobile_name_the_earlier_row():
+def test_formset_duplicate_person_and_mobile_name_the_other_row():
+    """The service's duplicate rule and messages: every row involved names the others."""
     rows = roster_rows(3)
     rows[2]["id_number"] = rows[0]["id_number"]
     rows[1]["mobile"] = rows[0]["mobile"]
     formset = roster_formset(roster_form_data(rows))
     assert not formset.is_valid()
-    assert "第 1 行" in formset.forms[2].errors["id_number"][0]
-    assert "第 1 行" in formset.forms[1].errors["mobile"][0]
-    assert not formset.forms[0].errors
+    person = "同一人（身份证号码 {}）也出现在第 {} 行。"
+    mobile = "手机号码 {} 也填写在第 {} 行：一人一号（须为学员本人的手机号码）。"
+    masked = id_number_mask(rows[0]["id_number"])
+    assert errors(formset.forms[0]) == {
+        "id_number": [person.format(masked, 3)],
+        "mobile": [mobile.format(rows[0]["mobile"], 2)],
+    }
+    assert errors(formset.forms[1]) == {"mobile": [mobile.format(rows[0]["mobile"], 1)]}
+    assert errors(formset.forms[2]) == {"id_number": [person.format(masked, 1)]}
 
 
 def test_formset_skips_blank_and_deleted_rows_and_numbers_rows_as_shown():
@@ -339,6 +350,38 @@ def test_attachment2_form_field_errors(field, value):
     form = Attachment2Form(attachment2(trainee, **{field: value}), _files(), trainee=trainee)
     assert not form.is_valid()
     assert field in form.errors
+
+
+@pytest.mark.django_db
+def test_attachment2_form_shows_the_services_rules_and_messages():
+    """Years in safety work, landline, signature and documents are the service's rules: the form
+    shows its messages (registration.services.attachment2.attachment2_check), each once."""
+    trainee = TraineeFactory(name="张三")
+    data = attachment2(trainee, safety_years="61", landline="020-123", declaration_name="李四")
+    form = Attachment2Form(data, {}, trainee=trainee)
+    assert not form.is_valid()
+    assert errors(form) == {
+        "safety_years": ["请输入 0 到 60 之间的年数。"],
+        "landline": ["请输入手机号码或带区号的固定电话，例如 020-12345678。"],
+        "declaration_name": ["请输入与报名信息一致的姓名（张三）作为承诺签名。"],
+        "photo": ["请上传证件相片。"],
+        "id_front": ["请上传身份证复印件（正反两面）。"],
+        "id_back": ["请上传身份证复印件（正反两面）。"],
+    }
+    form = Attachment2Form(
+        attachment2(trainee, declaration_name="", safety_years="三"), _files(), trainee=trainee
+    )
+    assert errors(form) == {
+        "declaration_name": ["请输入您的姓名作为承诺签名。"],
+        "safety_years": ["请输入整数年数。"],
+    }
+
+
+@pytest.mark.django_db
+def test_attachment2_form_reports_an_empty_field_once():
+    trainee = TraineeFactory()
+    form = Attachment2Form(attachment2(trainee, work_unit="", safety_years=""), _files(), trainee=trainee)
+    assert errors(form) == {"work_unit": ["这个字段是必填项。"], "safety_years": ["这个字段是必填项。"]}
 
 
 def test_roster_card_escapes_what_was_typed_and_keeps_the_selection():

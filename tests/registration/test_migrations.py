@@ -6,8 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from portal.crypto import decrypt, personal_hash
 from registration.validators import id_number_mask
-
-from .factories import id_number_make
+from tests.factories import id_number_make
 
 BEFORE = [("registration", "0003_roles")]
 AFTER = [("registration", "0006_trainee_id_number_encrypted")]

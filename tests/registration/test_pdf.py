@@ -5,8 +5,7 @@ from pypdf import PdfReader
 
 from registration.pdf import attachment2_html, attachment2_pdf
 from registration.validators import id_number_mask
-
-from .factories import CompleteTraineeFactory, TraineeFactory
+from tests.factories import CompleteTraineeFactory, TraineeFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,26 +13,20 @@ from django.utils import translation
 from portal.crypto import personal_hash
 from portal.models import AuditEntry
 from portal.roles import FINANCE, REVIEWER
-from registration import services
 from registration.consents import CONSENT_TEXT_VERSION, consent_text
 from registration.models import Application, Consent, ConsentGiver, Trainee, TraineeStatus
-from registration.services import (
-    RosterValidationError,
-    application_submit,
-    trainee_attachment2_submit,
-    trainee_set_id_number,
-    trainees_by_id_number,
-    trainees_purge_personal_data,
-)
+from registration.services.applications import RosterValidationError, application_submit
+from registration.services.attachment2 import trainee_attachment2_submit
+from registration.services.personal_data import trainee_set_id_number, trainees_by_id_number
+from registration.services.retention import PURGE_ACTION, trainees_purge_personal_data
 from registration.validators import id_number_mask
-from tests.portal.factories import StaffFactory
-
-from .factories import (
+from tests.factories import (
     ALL_CONSENTS,
     ATTACHMENT1_CONSENTS_POST,
     ATTACHMENT2_CONSENTS_POST,
     CompleteTraineeFactory,
     ProgrammeFactory,
+    StaffFactory,
     TraineeFactory,
     applicant_data,
     image_bytes,
@@ -345,14 +339,14 @@ def test_purge_deletes_documents_and_personal_data_keeps_name_and_masked_id(
     assert number not in repr(_raw("SELECT * FROM registration_trainee WHERE id = %s", [trainee.pk]))
     keep.refresh_from_db()
     assert keep.purged_at is None and storage.exists(keep.photo.name)
-    entry = AuditEntry.objects.get(action=services.PURGE_ACTION)
+    entry = AuditEntry.objects.get(action=PURGE_ACTION)
     assert (
         entry.new_value == {"trainee_ids": [trainee.pk], "files_deleted": 3} and entry.reason == "retention"
     )
 
     # Twice: nothing more to do, no second entry.
     assert trainees_purge_personal_data(trainee_ids=[trainee.pk]) == []
-    assert AuditEntry.objects.filter(action=services.PURGE_ACTION).count() == 1
+    assert AuditEntry.objects.filter(action=PURGE_ACTION).count() == 1
 
 
 def test_purge_keeps_a_masked_copy_of_rows_written_without_one(programme, django_assert_max_num_queries):

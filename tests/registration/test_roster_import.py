@@ -13,8 +13,8 @@ from registration.roster_import import (
     roster_template,
     training_category_parse,
 )
-
-from .factories import id_number_make, mobile_make, uscc_make
+from registration.validators import id_number_mask
+from tests.factories import id_number_make, mobile_make, uscc_make
 
 
 def save(wb) -> io.BytesIO:
@@ -238,13 +238,15 @@ def test_bad_rows_are_reported_by_excel_row_number():
     )
     result = roster_read(workbook)
     assert result.excel_rows == [2, 3, 4, 6, 7]
-    assert result.valid == [True, False, False, False, False]
+    assert result.valid == [False, False, False, False, False]  # rows 2 and 7 are the same person
     text = "\n".join(result.errors)
     assert "第 3 行：姓名" in text
     assert "第 4 行：身份证号码" in text
     for fragment in ("第 6 行：手机号码", "“老板”", "第 6 行：原证书编号"):
         assert fragment in text
-    assert "第 7 行：身份证号码：同一人已在第 2 行" in text
+    masked = id_number_mask(id_number_make(20))
+    assert f"第 2 行：身份证号码：同一人（身份证号码 {masked}）也出现在第 7 行。" in result.errors
+    assert f"第 7 行：身份证号码：同一人（身份证号码 {masked}）也出现在第 2 行。" in result.errors
     assert "第 5 行" not in text  # the empty line is skipped
     assert len(result.rows) == 5  # bad rows are kept (as typed) so they can be corrected in the page
     assert result.rows[2]["id_number"] == "440106199001011230"
@@ -258,7 +260,11 @@ def test_duplicate_mobile_in_the_file():
         ]
     )
     _a, _rows, errors = roster_parse(workbook)
-    assert len(errors) == 1 and "第 3 行" in errors[0] and "第 2 行" in errors[0]
+    mobile = mobile_make(30)
+    assert errors == [
+        f"第 2 行：手机号码（学员本人）：手机号码 {mobile} 也填写在第 3 行：一人一号（须为学员本人的手机号码）。",
+        f"第 3 行：手机号码（学员本人）：手机号码 {mobile} 也填写在第 2 行：一人一号（须为学员本人的手机号码）。",
+    ]
 
 
 def test_header_row_may_be_anywhere_and_columns_in_any_order():

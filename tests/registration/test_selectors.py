@@ -5,8 +5,7 @@ from django.utils import timezone
 
 from registration.models import TraineeStatus
 from registration.selectors import application_fee_summary, programme_current, yuan
-
-from .factories import ApplicationFactory, ProgrammeFactory, TraineeFactory
+from tests.factories import ApplicationFactory, ProgrammeFactory, TraineeFactory
 
 pytestmark = pytest.mark.django_db
 

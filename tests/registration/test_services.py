@@ -8,23 +8,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from portal.models import AuditEntry
-from registration import services
 from registration.models import Application, Consent, Trainee, TraineeStatus
-from registration.services import (
-    RosterValidationError,
-    application_submit,
-    trainee_approve,
-    trainee_attachment2_submit,
-    trainee_reject,
-    trainee_return,
-    trainee_withdraw,
-)
-from tests.portal.factories import StaffFactory
-
-from .factories import (
+from registration.services import applications, attachment2
+from registration.services.applications import RosterValidationError, application_submit
+from registration.services.attachment2 import trainee_attachment2_submit
+from registration.services.payment import trainee_mark_paid
+from registration.services.review import trainee_approve, trainee_reject, trainee_return, trainee_withdraw
+from tests.factories import (
     ALL_CONSENTS,
     CompleteTraineeFactory,
     ProgrammeFactory,
+    StaffFactory,
     TraineeFactory,
     applicant_data,
     id_number_make,
@@ -104,7 +98,7 @@ def test_references_are_unique(programme):
 def test_reference_collision_is_retried(programme, monkeypatch):
     taken = submit(programme, roster_rows(1, start=0)).reference
     draws = iter([taken, taken, f"{programme.year}999999"])
-    monkeypatch.setattr(services, "_reference_new", lambda programme: next(draws))
+    monkeypatch.setattr(applications, "_reference_new", lambda programme: next(draws))
     assert submit(programme, roster_rows(1, start=1)).reference == f"{programme.year}999999"
 
 
@@ -117,7 +111,8 @@ def test_confirmation_is_sent_on_commit_only(programme, sms_outbox, django_captu
         application = submit(programme, rows)
     assert mail.outbox == [] and sms_outbox == []
     assert len(callbacks) == 1
-    with translation.override("en"):
+    # The notice task records the messages; they are sent once its transaction commits.
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         callbacks[0]()
     contact_mail = next(m for m in mail.outbox if m.to == ["contact@example.org"])
     link = f"/registration/a/{application.access_key}/"
@@ -410,7 +405,7 @@ def test_new_files_removed_when_the_save_fails(programme, monkeypatch):
     def broken_audit(**kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(attachment2, "audit_record", broken_audit)
     with pytest.raises(RuntimeError):
         a2_submit(trainee=trainee, data=attachment2_data(trainee), files=attachment2_files())
     assert len(written) == 3
@@ -508,8 +503,9 @@ def test_decision_notices_on_commit_only(reviewer, programme, sms_outbox, django
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         trainee_return(trainee=trainee, reviewer=reviewer, reason="身份证复印件模糊")
     assert sms_outbox == [] and mail.outbox == []
-    for callback in callbacks:
-        callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
     assert {s.mobile for s in sms_outbox} == {trainee.mobile, trainee.application.contact_phone}
     assert all("身份证复印件模糊" in s.message for s in sms_outbox)
     personal = next(s for s in sms_outbox if s.mobile == trainee.mobile)
@@ -530,6 +526,37 @@ def test_decision_notice_sent_once(reviewer, programme, sms_outbox, django_captu
     assert len(sms_outbox) == count
 
 
+def test_decision_notice_follows_the_notice_policy(
+    reviewer, programme, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each message of the notice is recorded (linked to the trainee or the application) and sent
+    on its own: a gateway refusing the SMS fails those messages only, raises nothing, and the
+    e-mails still go."""
+    from portal.messaging.backends import LocmemSmsBackend, PermanentSmsError
+    from portal.models import OutboundMessage
+
+    def refuse(self, mobile, message):
+        raise PermanentSmsError("refused", code="isv.TEST")
+
+    monkeypatch.setattr(LocmemSmsBackend, "send", refuse)
+    trainee = CompleteTraineeFactory(application__programme=programme, email="t@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        trainee_approve(trainee=trainee, reviewer=reviewer)
+    trainee.refresh_from_db()
+    assert trainee.status == TraineeStatus.APPROVED
+    entry = AuditEntry.objects.get(action="trainee.approved")
+    key = f"registration:trainee:{trainee.pk}:audit:{entry.pk}"
+    rows = OutboundMessage.objects.order_by("event").values_list("event", "status", "about_id")
+    application_id, trainee_id = str(trainee.application_id), str(trainee.pk)
+    assert list(rows) == [
+        (f"{key}:contact:email", "sent", application_id),
+        (f"{key}:contact:sms", "failed", application_id),
+        (f"{key}:trainee:{trainee.pk}:email", "sent", trainee_id),
+        (f"{key}:trainee:{trainee.pk}:sms", "failed", trainee_id),
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["contact@example.org", "t@example.org"]
+
+
 def test_refused_transition_sends_nothing(
     reviewer, programme, sms_outbox, django_capture_on_commit_callbacks
 ):
@@ -542,28 +569,57 @@ def test_refused_transition_sends_nothing(
 def test_mark_paid_still_requires_approval(reviewer, programme):
     trainee = CompleteTraineeFactory(application__programme=programme)
     with pytest.raises(ValidationError):
-        services.trainee_mark_paid(trainee=trainee)
+        trainee_mark_paid(trainee=trainee)
     trainee_approve(trainee=trainee, reviewer=reviewer)
-    assert services.trainee_mark_paid(trainee=trainee).paid_at is not None
+    assert trainee_mark_paid(trainee=trainee).paid_at is not None
 
 
 def test_race_with_a_concurrent_registration_is_reported_not_crashed(programme, monkeypatch):
     """The checks ran before someone else saved the same person: the database constraint catches
     it and the rows are reported like any other error (nothing of this application saved)."""
-    real = services._roster_conflicts
+    real = applications._roster_conflicts
     calls = []
 
     def first_check_misses(programme, rows, row_errors):
         calls.append(1)
-        if len(calls) > 1:
-            real(programme, rows, row_errors)
+        return real(programme, rows, row_errors) if len(calls) > 1 else []
 
     submit(programme, roster_rows(1, start=0))
-    monkeypatch.setattr(services, "_roster_conflicts", first_check_misses)
+    monkeypatch.setattr(applications, "_roster_conflicts", first_check_misses)
     with pytest.raises(RosterValidationError) as excinfo:
         submit(programme, roster_rows(2, start=0))
     assert list(excinfo.value.row_errors) == [1]
     assert Application.objects.count() == 1 and Trainee.objects.count() == 1
+
+
+def test_race_without_disclosure_is_refused_quietly(
+    programme, monkeypatch, sms_outbox, django_capture_on_commit_callbacks
+):
+    """The public individual form's service: a registration saved in the meantime makes the
+    database refuse the row; the answer is the quiet refusal, not an error naming the person."""
+    first = submit(programme, roster_rows(1, start=0)).trainees.get()
+    real = applications._programme_conflicts
+    calls = []
+
+    def first_check_misses(programme, rows):
+        calls.append(1)
+        return real(programme, rows) if len(calls) > 1 else []
+
+    monkeypatch.setattr(applications, "_programme_conflicts", first_check_misses)
+    sms_outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = applications.application_submit_or_notify(
+            programme=programme,
+            applicant=applicant_data(kind="individual", invoice_tax_id=""),
+            roster=roster_rows(1, start=0, mobile=mobile_make(9876)),
+            consents=("id_number",),
+            ip="10.0.0.9",
+        )
+    assert result is None and len(calls) == 2
+    assert Application.objects.count() == 1 and Trainee.objects.count() == 1
+    entry = AuditEntry.objects.get(action="registration.duplicate_refused")
+    assert entry.target_id == str(first.pk) and entry.new_value == {"field": "id_number"}
+    assert [s.mobile for s in sms_outbox] == [first.mobile]
 
 
 def test_row_message_in_chinese(programme):

@@ -2,8 +2,7 @@ import pytest
 
 from portal.celery import app
 from registration.tasks import application_submitted_notify, trainee_status_notify
-
-from .factories import ApplicationFactory, CompleteTraineeFactory
+from tests.factories import ApplicationFactory, CompleteTraineeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +18,14 @@ def test_missing_objects_are_ignored(sms_outbox):
     assert sms_outbox == []
 
 
-def test_confirmation_sent_once_when_run_twice(sms_outbox):
+def test_confirmation_sent_once_when_run_twice(sms_outbox, django_capture_on_commit_callbacks):
     application = ApplicationFactory(contact_phone="13700001111")
     CompleteTraineeFactory.create_batch(2, application=application)
-    assert application_submitted_notify.delay(application_id=application.pk).get() is True
+    with django_capture_on_commit_callbacks(execute=True):
+        assert application_submitted_notify.delay(application_id=application.pk).get() is True
     first = list(sms_outbox)
-    assert application_submitted_notify.delay(application_id=application.pk).get() is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert application_submitted_notify.delay(application_id=application.pk).get() is False
     assert sms_outbox == first
     assert len(first) == 3  # the contact and two trainees
 

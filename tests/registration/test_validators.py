@@ -15,8 +15,7 @@ from registration.validators import (
     industry_validate,
     uscc_validate,
 )
-
-from .factories import id_number_make, uscc_make
+from tests.factories import id_number_make, uscc_make
 
 
 def with_check_digit(first17: str) -> str:

@@ -12,15 +12,15 @@ from pypdf import PdfReader
 from portal.roles import REVIEWER
 from registration.forms import roster_form_data
 from registration.models import Application, Trainee, TraineeStatus
-from registration.services import trainee_return
-from tests.portal.factories import StaffFactory, UserFactory
-
-from .factories import (
+from registration.services.review import trainee_return
+from tests.factories import (
     ATTACHMENT1_CONSENTS_POST,
     ATTACHMENT2_CONSENTS_POST,
     CompleteTraineeFactory,
     ProgrammeFactory,
+    StaffFactory,
     TraineeFactory,
+    UserFactory,
     applicant_data,
     id_number_make,
     image_bytes,
@@ -312,31 +312,55 @@ def individual_post(**overrides) -> dict:
     return data
 
 
-def test_individual_registers_alone(client, programme):
-    response = client.post(reverse("registration:individual_register"), individual_post())
+def test_individual_registers_alone_and_gets_the_links_by_sms(
+    client, programme, sms_outbox, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("registration:individual_register"), individual_post())
     assert response.status_code == 302
+    assert response["Location"] == reverse("registration:individual_sent")
     application = Application.objects.get()
     assert application.kind == "individual"
     assert application.unit_name == "张个人" and application.invoice_title == "张个人"
     assert application.contact_phone == mobile_make(321) and application.invoice_email == "me@example.org"
     trainee = application.trainees.get()
     assert trainee.name == "张个人" and trainee.certificate_type == "safety_manager"
-    assert "800.00" in client.get(response["Location"]).content.decode()
+    sent = client.get(response["Location"])
+    assert f"{mobile_make(321)[:3]}****{mobile_make(321)[-4:]}" in sent.content.decode()
+    assert sent["Cache-Control"].startswith("private")
+    # The private links go to the mobile number only (the page above shows none of them).
+    application_url = reverse("registration:application_detail", args=[application.access_key])
+    form_url = reverse("registration:attachment2", args=[trainee.access_key])
+    assert {s.mobile for s in sms_outbox} == {mobile_make(321)}
+    assert any(application_url in s.message for s in sms_outbox)
+    assert any(form_url in s.message for s in sms_outbox)
+    assert (
+        application.access_key not in sent.content.decode()
+        and trainee.access_key not in sent.content.decode()
+    )
+    assert mailoutbox == []
+    assert "800.00" in client.get(application_url).content.decode()
 
 
-def test_individual_errors_are_named_per_field(client, programme):
-    TraineeFactory(application__programme=programme, mobile=mobile_make(321))
+def test_individual_errors_are_named_per_field(
+    client, programme, sms_outbox, django_capture_on_commit_callbacks
+):
+    taken = TraineeFactory(application__programme=programme, mobile=mobile_make(321))
     response = client.post(
         reverse("registration:individual_register"),
         individual_post(industry="B", training_category="refresher"),
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert set(form.errors) >= {"industry", "previous_certificate_no"}
+    assert set(form.errors) == {"industry", "previous_certificate_no"}  # not the taken mobile number
     assert not Application.objects.filter(kind="individual").exists()
-    response = client.post(reverse("registration:individual_register"), individual_post())
-    assert "mobile" in response.context["form"].errors  # taken in this programme (service check)
+    # The mobile number taken in this programme: not said on the page, told to its holder.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("registration:individual_register"), individual_post())
+    assert response.status_code == 302 and response["Location"] == reverse("registration:individual_sent")
     assert not Application.objects.filter(kind="individual").exists()
+    assert [s.mobile for s in sms_outbox] == [taken.mobile]
+    assert "已被本培训项目的一项报名使用" in sms_outbox[0].message
 
 
 # --- The application page ----------------------------------------------------------------------
@@ -380,7 +404,7 @@ def test_application_page_shows_status_reason_and_attachment2_links(client, prog
 
 
 def test_application_page_after_the_retention_purge(client, programme):
-    from registration.services import applications_purge_contact_data, trainees_purge_personal_data
+    from registration.services.retention import applications_purge_contact_data, trainees_purge_personal_data
 
     application = _application_with(2, programme)
     ids = list(application.trainees.values_list("pk", flat=True))

@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from tests.registration.factories import ProgrammeFactory
+from tests.factories import ProgrammeFactory
 
 from .world import trainee_world
 
@@ -16,9 +16,9 @@ def _clear_rate_limits():
 @pytest.fixture
 def exam_unlocked(monkeypatch):
     """The exam unlocks at the class hours (learning rules); here it is open from the start."""
-    import learning.selectors
+    import learning.selectors.study
 
-    monkeypatch.setattr(learning.selectors, "enrollment_exam_unlocked", lambda enrollment: True)
+    monkeypatch.setattr(learning.selectors.study, "enrollment_exam_unlocked", lambda enrollment: True)
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from exams.models import AttemptStatus
 from registration.models import Application, Trainee
-from tests.registration.factories import applicant_data, id_number_make, image_bytes, mobile_make
+from tests.factories import applicant_data, id_number_make, image_bytes, mobile_make
 
-from .world import study_session_open
+from .world import exam_attempt_end, study_session_open
 
 pytestmark = pytest.mark.django_db
 
@@ -334,12 +334,10 @@ def test_code_request_and_confirm_forms(data, client, world_a):
 @given(data=st.data())
 @HYPOTHESIS
 def test_activation_form(data, client, world_a):
-    from learning import services
+    from learning.services.accounts import access_code_issue
 
     _fresh()
-    issued = services.access_code_issue(
-        user=world_a.user, purpose="activate", code_valid=timedelta(minutes=10)
-    )
+    issued = access_code_issue(user=world_a.user, purpose="activate", code_valid=timedelta(minutes=10))
     valid = {"new_password1": "Study-pass-2026", "new_password2": "Study-pass-2026"}
     post = {**valid, **_overrides(data, set(valid))}
     response = client.post(reverse("learning:activate", args=[issued.link_token]), post)
@@ -428,6 +426,7 @@ def test_exam_autosave_and_submit(data, client, world_a):
 @HYPOTHESIS
 def test_practice_answers(data, client, world_a):
     _fresh()
+    exam_attempt_end(world_a)  # practice is closed while an exam runs
     client.force_login(world_a.user)
     url = reverse("exams:practice", args=[world_a.enrollment.pk])
     question = world_a.attempt.items.first().question_id
@@ -488,6 +487,7 @@ def test_exam_submit_and_practice_with_odd_numbers_are_refused(client, world_a):
         assert client.post(submit, post).status_code in (302, 400), post
         world_a.attempt.refresh_from_db()
         assert world_a.attempt.status == AttemptStatus.IN_PROGRESS, post
+    exam_attempt_end(world_a)  # practice is closed while an exam runs
     practice = reverse("exams:practice", args=[world_a.enrollment.pk])
     for value in ("²", "abc", "1e3", "99999999999999999999999", "-1", ""):
         assert client.post(practice, {"question": value, "choice": ["0"]}).status_code == 404, value
@@ -500,7 +500,7 @@ def test_exam_submit_and_practice_with_odd_numbers_are_refused(client, world_a):
 @given(data=st.data())
 @HYPOTHESIS
 def test_certificate_verification(data, client):
-    from tests.certificates.factories import CertificateFactory
+    from tests.factories import CertificateFactory
 
     _fresh()
     certificate = CertificateFactory(holder_name="王𠮷")

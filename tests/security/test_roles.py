@@ -16,11 +16,10 @@ from django.utils import timezone
 
 from certificates.models import CertificateSettings, PrintRun
 from learning.models import Enrollment, ProgrammeStudyRule, RecordSource, RecordStatus, StudyRecord
-from payments.models import Holiday, PaymentSettings, Statement
-from portal.models import Association, AuditEntry, User
+from payments.models import PaymentSettings, Statement
+from portal.models import Association, AuditEntry, Holiday, OutboundMessage, User
 from registration.models import Trainee, TraineeStatus
-from tests.certificates.factories import CertificateFactory
-from tests.portal.factories import StaffFactory, UserFactory
+from tests.factories import CertificateFactory, StaffFactory, UserFactory
 
 from .world import trainee_world
 
@@ -37,11 +36,14 @@ VIEW = {
     "auth.group": set(),
     "portal.association": ALL,
     "portal.auditentry": ALL,
+    # Messages to trainees and payers (masked recipients; codes and links never shown): review and finance.
+    "portal.outboundmessage": {R, F},
+    # The working-day calendar's holidays (invoice deadlines count in it): finance.
+    "portal.holiday": {F},
     "registration.programme": ALL,
     "registration.application": {R, F},
     "registration.trainee": {R, F},
     "payments.paymentsettings": {F},
-    "payments.holiday": {F},
     "payments.payment": {F},
     "payments.invoice": {F},
     "payments.statement": {F},
@@ -70,8 +72,8 @@ CHANGE = {
     "registration.application": {R},
     "registration.trainee": {R},
     "registration.programme": {C},
+    "portal.holiday": {F},
     "payments.paymentsettings": {F},
-    "payments.holiday": {F},
     "payments.invoice": {F},
     "learning.course": {C},
     "learning.lesson": {C},
@@ -86,8 +88,8 @@ CHANGE = {
 }
 # Roles that may add.
 ADD = {
+    "portal.holiday": {F},
     "registration.programme": {C},
-    "payments.holiday": {F},
     "learning.course": {C},
     "learning.lesson": {C},
     "learning.courseplan": {C},
@@ -130,11 +132,14 @@ def objects(programme, exam_unlocked):
         "auth.group": Group.objects.get(name=R),
         "portal.association": Association.objects.create(name="协会", certificate_issuer="应急管理局"),
         "portal.auditentry": AuditEntry.objects.create(action="test.entry"),
+        "portal.holiday": holiday,
+        "portal.outboundmessage": OutboundMessage.objects.create(
+            event="test:1:sms", notice="test:1", channel="sms", recipient="13800138000", status="failed"
+        ),
         "registration.programme": programme,
         "registration.application": world.application,
         "registration.trainee": world.trainee,
         "payments.paymentsettings": settings_row,
-        "payments.holiday": holiday,
         "payments.payment": world.payment,
         "payments.invoice": world.invoice,
         "payments.statement": statement,

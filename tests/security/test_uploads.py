@@ -21,11 +21,12 @@ from PIL import Image
 
 from payments.models import PaymentSettings
 from payments.reconciliation import MAX_BYTES as STATEMENT_MAX_BYTES
-from payments.services import INVOICE_PDF_MAX_BYTES, SCREENSHOT_MAX_BYTES
+from payments.services.invoices import INVOICE_PDF_MAX_BYTES
+from payments.services.payments import SCREENSHOT_MAX_BYTES
 from portal.models import User
 from registration.documents import max_upload_bytes
 from registration.roster_import import MAX_WORKBOOK_BYTES
-from tests.learning.factories import CourseFactory, LessonFactory
+from tests.factories import CourseFactory, LessonFactory
 
 MB = 1024 * 1024
 APPS = ("portal", "registration", "payments", "learning", "exams", "certificates")

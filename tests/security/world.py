@@ -2,7 +2,7 @@
 documents, a payment report with a screenshot and its invoice PDF, an open study account, a plan
 with a video lesson, a live study session and an exam attempt in progress.
 
-Built with the factories of each app's tests. The exam unlock rule is switched on by the caller
+Built with the shared test factories (``tests.factories``). The exam unlock rule is switched on by the caller
 (``exam_unlocked`` fixture in tests/security/conftest.py)."""
 
 from dataclasses import dataclass
@@ -16,10 +16,18 @@ from exams.models import Attempt
 from learning.models import Course, Enrollment, Lesson, StudyState
 from payments.models import Invoice, Payment
 from registration.models import Application, Trainee, TraineeStatus
-from tests.exams.factories import QuestionFactory, template_make
-from tests.learning.factories import CourseFactory, EnrollmentFactory, LessonFactory, plan_with
-from tests.payments.factories import PaymentFactory
-from tests.registration.factories import ApplicationFactory, CompleteTraineeFactory, image_bytes
+from tests.factories import (
+    ApplicationFactory,
+    CompleteTraineeFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    LessonFactory,
+    PaymentFactory,
+    bank_make,
+    image_bytes,
+    plan_with,
+    template_make,
+)
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MP4_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
@@ -40,15 +48,6 @@ class TraineeWorld:
     @property
     def user(self):
         return self.enrollment.user
-
-
-def bank_for(certificate_type: str, count: int = 12) -> None:
-    flags = {
-        "for_principal": certificate_type == "principal",
-        "for_safety_manager": certificate_type == "safety_manager",
-    }
-    for qtype in ("single", "multiple", "true_false"):
-        QuestionFactory.create_batch(count, qtype=qtype, **flags)
 
 
 def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWorld:
@@ -86,7 +85,7 @@ def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWor
         body_html="",
     )
     plan_with(course, certificate_type=certificate_type, training_category=trainee.training_category)
-    bank_for(certificate_type)
+    bank_make(single=12, multiple=12, true_false=12, certificate_types=(certificate_type,))
     template_make(certificate_type=certificate_type, training_category=trainee.training_category)
     attempt = exam_services.attempt_start(enrollment=enrollment, actor=enrollment.user)
     return TraineeWorld(
@@ -99,6 +98,18 @@ def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWor
         lesson=lesson,
         attempt=attempt,
     )
+
+
+def exam_attempt_end(world: TraineeWorld) -> Attempt:
+    """Submit the world's exam attempt, every answer wrong (failed: the enrollment stays open).
+    Practice is closed while an attempt runs (``tests/security/test_exam_integrity.py``)."""
+    from tests.exams.helpers import answers_scoring
+
+    attempt = world.attempt
+    answers = answers_scoring(attempt, wrong=attempt.question_count)
+    world.attempt = exam_services.attempt_submit(attempt_id=attempt.pk, user=world.user, answers=answers)
+    assert world.attempt.status == "submitted" and not world.attempt.passed
+    return world.attempt
 
 
 def study_session_open(world: TraineeWorld, client) -> StudyState:

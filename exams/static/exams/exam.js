@@ -6,7 +6,6 @@
   var form = document.getElementById("exam-form");
   if (!form) { return; }
   var i18n = document.getElementById("i18n").dataset;
-  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   var statusEl = document.getElementById("save-status");
   var timerEl = document.getElementById("exam-timer");
   var pending = {};   // position -> choices not yet saved
@@ -46,20 +45,13 @@
     if (inflight[position]) { return; }
     var choices = pending[position];
     inflight[position] = true;
-    fetch(form.dataset.answerUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ position: position, choices: choices })
-    }).then(function (response) {
-      return response.json().then(function (data) { return { status: response.status, data: data }; });
-    }).then(function (r) {
+    window.portal.postJSON(form.dataset.answerUrl, { position: position, choices: choices }).then(function (r) {
       inflight[position] = false;
-      if (r.data.expired) { goToResult(); return; }
-      if (!r.data.ok) { statusEl.textContent = r.data.error || i18n.failed; return; }
+      if (r.body.expired) { goToResult(); return; }
+      if (!r.body.ok) { statusEl.textContent = r.body.error || i18n.failed; return; }
       if (pending[position] === choices) { delete pending[position]; }
       statusEl.textContent = i18n.saved;
-      if (typeof r.data.remaining_seconds === "number") { setRemaining(r.data.remaining_seconds); }
+      if (typeof r.body.remaining_seconds === "number") { setRemaining(r.body.remaining_seconds); }
       if (pending[position]) { save(position); }
     }).catch(function () {
       inflight[position] = false;
@@ -127,7 +119,7 @@
     var ready = document.getElementById("confirm-ready");
     var button = document.getElementById("confirm-submit");
     if (missing.length) {
-      warning.textContent = warning.dataset.template.replace("%(numbers)s", missing.join(", "));
+      warning.textContent = window.portal.format(warning.dataset.template, { numbers: missing.join(", ") });
       warning.classList.remove("d-none");
       ready.classList.add("d-none");
       button.disabled = true;

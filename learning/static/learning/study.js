@@ -8,7 +8,6 @@
   var cfg = root.dataset;
   var intervalMs = parseInt(cfg.interval, 10) * 1000;
   var idleMs = parseInt(cfg.idle, 10) * 1000;
-  var csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   var statusEl = document.getElementById("study-status");
   var alertEl = document.getElementById("study-alert");
   var minutesEl = document.getElementById("study-minutes");
@@ -44,15 +43,8 @@
     if (classHourMs) { minutesEl.textContent = (Math.floor(lessonMs * 10 / classHourMs) / 10).toFixed(1); }
   }
 
-  function post(url, data) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: true,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "X-Requested-With": "fetch" },
-      body: JSON.stringify(data)
-    }).then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); });
-  }
+  /* keepalive: a heartbeat sent as the page is left still arrives. */
+  function post(url, data) { return window.portal.postJSON(url, data, { keepalive: true }); }
 
   /* Activity: input, scrolling, touching, or a playing video. */
   ["keydown", "mousedown", "mousemove", "wheel", "scroll", "touchstart", "pointerdown"].forEach(function (name) {
@@ -150,7 +142,7 @@
     clearInterval(countdown);
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      countdownEl.textContent = left + " s";
+      countdownEl.textContent = window.portal.format(cfg.textSeconds, { seconds: left });
       if (left <= 0) {
         clearInterval(countdown);
         hideModal();

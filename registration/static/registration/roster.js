@@ -3,7 +3,8 @@
  * Without JavaScript the page still works: "Add a trainee" posts the form and the server returns it
  * with blank rows; "Leave out this row" checkboxes drop rows on submit. With JavaScript rows are
  * added from the formset's empty_form <template> and removed for real; the remaining rows are
- * renumbered so the formset's indices stay 0..n-1. Works with hundreds of rows.
+ * renumbered so the formset's indices stay 0..n-1. Works with hundreds of rows. Its words come from
+ * the container's data-text-* attributes (translated in the template).
  */
 (function () {
   "use strict";
@@ -22,8 +23,7 @@
   var countBadge = document.querySelector("[data-roster-count]");
   var feeLine = document.querySelector("[data-roster-fee]");
   var indexPattern = new RegExp("^(id_|row-)?" + prefix + "-(\\d+|__prefix__)-");
-  var lang = document.documentElement.lang || "";
-  var zh = lang.indexOf("zh") === 0;
+  var text = container.dataset;
 
   function rows() {
     return container.querySelectorAll("[data-roster-row]");
@@ -78,13 +78,12 @@
       }
     }
     if (countBadge) {
-      countBadge.textContent = zh ? all.length + " 行" : all.length + (all.length === 1 ? " row" : " rows");
+      // The two forms the portal's languages need: one (1 row) and other (2 rows; 行 for both).
+      var rowsText = all.length === 1 ? text.textRowsOne : text.textRowsOther;
+      countBadge.textContent = window.portal.format(rowsText, { count: all.length });
     }
     if (feeLine) {
-      feeLine.textContent = filled
-        ? (zh ? "已填写 " + filled + " 人，预计费用 " + yuan(fee) + " 元"
-              : filled + " filled in, estimated fee " + yuan(fee) + " yuan")
-        : "";
+      feeLine.textContent = filled ? window.portal.format(text.textFee, { filled: filled, fee: yuan(fee) }) : "";
     }
     if (addButton) {
       addButton.disabled = all.length >= max;

@@ -1,0 +1,291 @@
+"""Study reads: course plans and their hours, each enrollment's study overview (lessons and the
+time credited to each), presence checks, the exam unlock and the "study" pipeline stage."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registration.models import CertificateType, Programme, TrainingCategory
+
+from ..conf import conf
+from ..models import (
+    Course,
+    CoursePlan,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    StudyState,
+    class_hour_ms,
+    hours_to_ms,
+)
+from .enrollments import enrollment_access
+from .pipeline import PipelineStep
+
+
+def _hours(ms: int) -> Decimal:
+    return (Decimal(ms) / class_hour_ms()).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def hours_display(ms: int) -> Decimal:
+    """Class hours for display: one decimal, rounded down (never shows more than was earned)."""
+    return (Decimal(ms) / class_hour_ms()).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+def plans_hours() -> dict[tuple[str, str], int]:
+    """Milliseconds of study in each plan, keyed by (certificate type, training category) (one query)."""
+    rows = (
+        CoursePlan.objects.filter(courses__is_active=True, courses__lessons__is_active=True)
+        .values("certificate_type", "training_category")
+        .annotate(hours=Sum("courses__lessons__class_hours"))
+    )
+    return {(r["certificate_type"], r["training_category"]): hours_to_ms(r["hours"] or 0) for r in rows}
+
+
+def plan_shortfalls() -> list[dict]:
+    """Plans whose hours fall short of a programme's required hours (for admin warnings)."""
+    hours = plans_hours()
+    programmes = list(Programme.objects.order_by("-year", "-opens_on")[:3])
+    rows = []
+    for plan in CoursePlan.objects.all():
+        plan_ms = hours.get((plan.certificate_type, plan.training_category), 0)
+        for programme in programmes:
+            required = programme.hours_for(plan.training_category)
+            if plan_ms < hours_to_ms(required):
+                rows.append(
+                    {
+                        "plan": plan,
+                        "programme": programme,
+                        "plan_hours": _hours(plan_ms),
+                        "required_hours": required,
+                    }
+                )
+    present = {(p.certificate_type, p.training_category) for p in CoursePlan.objects.all()}
+    for certificate_type in CertificateType.values:
+        for category in TrainingCategory.values:
+            if (certificate_type, category) not in present:
+                rows.append(
+                    {
+                        "plan": None,
+                        "label": f"{CertificateType(certificate_type).label} · {TrainingCategory(category).label}",
+                        "programme": None,
+                        "plan_hours": Decimal(0),
+                        "required_hours": None,
+                    }
+                )
+    return rows
+
+
+@dataclass
+class LessonRow:
+    lesson: Lesson
+    credited_ms: int
+    required_ms: int
+    completed: bool
+
+    @property
+    def state(self) -> str:
+        if self.completed:
+            return "done"
+        return "in_progress" if self.credited_ms > 0 else "not_started"
+
+    @property
+    def hours(self) -> Decimal:
+        return self.lesson.class_hours
+
+    @property
+    def hours_done(self) -> Decimal:
+        return hours_display(self.credited_ms)
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.credited_ms * 100 / self.required_ms)) if self.required_ms else 100
+
+
+@dataclass
+class CourseRow:
+    course: Course
+    lessons: list[LessonRow]
+
+    @property
+    def done_ms(self) -> int:
+        return sum(min(row.credited_ms, row.required_ms) for row in self.lessons)
+
+    @property
+    def required_ms(self) -> int:
+        return sum(row.required_ms for row in self.lessons)
+
+    @property
+    def hours_done(self) -> Decimal:
+        return hours_display(self.done_ms)
+
+    @property
+    def hours_required(self) -> Decimal:
+        return sum((row.lesson.class_hours for row in self.lessons), Decimal(0))
+
+    @property
+    def state(self) -> str:
+        if all(row.completed for row in self.lessons):
+            return "done"
+        return "in_progress" if self.done_ms else "not_started"
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.done_ms * 100 / self.required_ms)) if self.required_ms else 100
+
+
+@dataclass
+class StudyOverview:
+    enrollment: Enrollment
+    plan: CoursePlan | None
+    courses: list[CourseRow]
+    required_hours: int
+    extra_ms: int = 0
+
+    @property
+    def lessons(self) -> list[LessonRow]:
+        return [row for course in self.courses for row in course.lessons]
+
+    @property
+    def done_ms(self) -> int:
+        return sum(course.done_ms for course in self.courses)
+
+    @property
+    def required_ms(self) -> int:
+        return hours_to_ms(self.required_hours)
+
+    @property
+    def hours_done(self) -> Decimal:
+        return hours_display(self.done_ms)
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.done_ms * 100 / self.required_ms)) if self.required_ms else 100
+
+    @property
+    def all_lessons_done(self) -> bool:
+        lessons = self.lessons
+        return bool(lessons) and all(row.completed for row in lessons)
+
+    @property
+    def complete(self) -> bool:
+        return self.all_lessons_done and self.done_ms >= self.required_ms
+
+    def next_lesson(self) -> LessonRow | None:
+        for row in self.lessons:
+            if not row.completed:
+                return row
+        return None
+
+
+def enrollment_study_overviews(enrollments) -> dict[int, StudyOverview]:
+    """Courses, lessons and the time credited to each, for many enrollments in three queries
+    (plans, their lessons, the progress rows)."""
+    enrollments = list(enrollments)
+    if not enrollments:
+        return {}
+    keys = {(e.trainee.certificate_type, e.trainee.training_category) for e in enrollments}
+    plans = {
+        (plan.certificate_type, plan.training_category): plan
+        for plan in CoursePlan.objects.all()
+        if (plan.certificate_type, plan.training_category) in keys
+    }
+    lessons_by_plan: dict[int, list[Lesson]] = {plan.pk: [] for plan in plans.values()}
+    if plans:
+        lessons = (
+            Lesson.objects.filter(
+                course__plans__in=list(lessons_by_plan), course__is_active=True, is_active=True
+            )
+            .annotate(plan_id=F("course__plans"))
+            .select_related("course")
+            .order_by("course__order", "course__code", "order", "pk")
+        )
+        for lesson in lessons:
+            lessons_by_plan[lesson.plan_id].append(lesson)
+    progress = {
+        (row["enrollment_id"], row["lesson_id"]): row["credited_ms"]
+        for row in LessonProgress.objects.filter(enrollment__in=[e.pk for e in enrollments]).values(
+            "enrollment_id", "lesson_id", "credited_ms"
+        )
+    }
+    result = {}
+    for enrollment in enrollments:
+        trainee = enrollment.trainee
+        plan = plans.get((trainee.certificate_type, trainee.training_category))
+        courses: dict[int, CourseRow] = {}
+        for lesson in lessons_by_plan.get(plan.pk, []) if plan else []:
+            credited = progress.get((enrollment.pk, lesson.pk), 0)
+            required = lesson.required_ms
+            course = courses.setdefault(lesson.course_id, CourseRow(lesson.course, []))
+            course.lessons.append(LessonRow(lesson, credited, required, credited >= required))
+        result[enrollment.pk] = StudyOverview(
+            enrollment=enrollment,
+            plan=plan,
+            courses=list(courses.values()),
+            required_hours=enrollment.programme.hours_for(trainee.training_category),
+        )
+    return result
+
+
+def enrollment_study_overview(enrollment: Enrollment) -> StudyOverview:
+    return enrollment_study_overviews([enrollment])[enrollment.pk]
+
+
+def presence_check_overdue(state: StudyState | None, *, now: datetime | None = None) -> bool:
+    if state is None or state.check_issued_at is None:
+        return False
+    now = now or timezone.now()
+    return now > state.check_issued_at + timedelta(
+        seconds=conf("LEARNING_PRESENCE_ANSWER_SECONDS") + PRESENCE_GRACE_SECONDS
+    )
+
+
+# Network delay allowed on top of the answer time.
+PRESENCE_GRACE_SECONDS = 5
+
+
+def enrollment_exam_unlocked(enrollment: Enrollment) -> bool:
+    """May the exam start? Every required lesson complete, the programme's hours (32 initial /
+    12 refresher) credited, no missed presence check waiting to take time off, and the enrollment
+    allows the exam (not voided, expired or already passed)."""
+    access = enrollment_access(enrollment)
+    if not access.can_sit_exam:
+        return False
+    overview = enrollment_study_overview(enrollment)
+    if not overview.complete:
+        return False
+    state = StudyState.objects.filter(enrollment=enrollment).only("check_issued_at").first()
+    return not presence_check_overdue(state)
+
+
+def enrollment_lesson(enrollment: Enrollment, lesson_pk: int) -> Lesson | None:
+    """The lesson if it belongs to the enrollment's course plan (else ``None``: a 404 for the page)."""
+    trainee = enrollment.trainee
+    return (
+        Lesson.objects.filter(
+            pk=lesson_pk,
+            is_active=True,
+            course__is_active=True,
+            course__plans__certificate_type=trainee.certificate_type,
+            course__plans__training_category=trainee.training_category,
+        )
+        .select_related("course")
+        .first()
+    )
+
+
+def study_pipeline_step(enrollment: Enrollment, step: PipelineStep) -> PipelineStep:
+    """The "study" stage: class hours done of required (from the overview the views attach; no query)."""
+    overview: StudyOverview | None = getattr(enrollment, "_study_overview", None)
+    if overview is None or step.state in ("done", "blocked"):
+        return step
+    step.state = "done" if overview.complete else "current"
+    step.detail = _("%(done)s of %(required)s class hours") % {
+        "done": overview.hours_done,
+        "required": overview.required_hours,
+    }
+    step.extra = {**step.extra, "percent": overview.percent}
+    return step

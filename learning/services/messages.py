@@ -1,0 +1,175 @@
+"""The learning app's notices: the account-opened message and the study-deadline reminders.
+
+Each ``*_notify`` service is run by a Celery task after the commit (``learning.tasks``), claims its
+notice once (``Enrollment.welcome_sent_at``; one ``EnrollmentReminder`` row per reminder and
+deadline) and hands it to :func:`portal.notifications.notices_deliver`, which records it and sends
+each message on its own: a failure is recorded and logged without the text, never raised here.
+The code-by-SMS notice belongs to its request (:func:`learning.services.accounts.access_code_request`).
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from portal.http import site_url
+from portal.notifications import Notice, notices_deliver
+from portal.services import audit_record
+
+from ..conf import conf
+from ..models import EXPIRABLE_STATUSES, AccessCodePurpose, Enrollment, EnrollmentReminder
+from ..selectors.enrollments import enrollment_days_left
+from .accounts import access_code_issue
+
+
+def _local(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "Y-m-d H:i")
+
+
+def enrollment_welcome_notify(*, enrollment_id: int) -> bool:
+    """Send the "your account is open" SMS and e-mail once (``welcome_sent_at``), with a one-time
+    link and code to set the password when the person has none yet."""
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update()
+            .filter(pk=enrollment_id, welcome_sent_at__isnull=True)
+            .first()
+        )
+        if enrollment is None:
+            return False
+        enrollment = Enrollment.objects.select_related("user", "trainee", "programme").get(pk=enrollment.pk)
+        user, trainee = enrollment.user, enrollment.trainee
+        now = timezone.now()
+        with translation.override(settings.LANGUAGE_CODE):
+            params = {
+                "name": trainee.name,
+                "programme": enrollment.programme.name,
+                "mobile": user.mobile,
+                "deadline": _local(enrollment.deadline),
+                "days": enrollment.programme.study_window_days,
+            }
+            if user.has_usable_password():
+                params["url"] = site_url(reverse("portal:login"))
+                params["reset_url"] = site_url(reverse("learning:code_request"))
+                body = (
+                    _(
+                        "%(name)s, your study account for %(programme)s is open. Log in at %(url)s with your "
+                        "mobile number %(mobile)s and your existing password (forgotten it? %(reset_url)s ). "
+                        "Finish study and exam by %(deadline)s (%(days)s days); after that the account is void "
+                        "and fees are not refunded."
+                    )
+                    % params
+                )
+            else:
+                issued = access_code_issue(
+                    user=user,
+                    purpose=AccessCodePurpose.ACTIVATE,
+                    code_valid=timedelta(hours=conf("LEARNING_LINK_HOURS")),
+                )
+                params.update(
+                    url=issued.link_url,
+                    code=issued.code,
+                    code_url=site_url(reverse("learning:code_confirm")),
+                    hours=conf("LEARNING_LINK_HOURS"),
+                )
+                body = (
+                    _(
+                        "%(name)s, your study account for %(programme)s is open. Your login is your mobile number "
+                        "%(mobile)s. Set your own password within %(hours)s hours at %(url)s or enter the code "
+                        "%(code)s at %(code_url)s . Finish study and exam by %(deadline)s (%(days)s days); after "
+                        "that the account is void and fees are not refunded."
+                    )
+                    % params
+                )
+            notice = Notice(
+                mobile=user.mobile,
+                email=trainee.email or user.email,
+                subject=_("Your study account is open"),
+                body=body,
+                event_key=f"enrollment:{enrollment.pk}:welcome",
+                about=enrollment,
+            )
+        enrollment.welcome_sent_at = now
+        enrollment.save(update_fields=["welcome_sent_at"])
+        audit_record(actor=None, action="enrollment.welcome_sent", target=enrollment, new={"to": user.mobile})
+        notices_deliver([notice])
+    return True
+
+
+def reminders_notify(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Remind active trainees ``LEARNING_REMINDER_DAYS`` days before their deadline, once each.
+
+    For each reminder (largest first) the candidates are the enrollments whose deadline falls
+    between that reminder and the next smaller one and that have not had it for this deadline.
+    Each batch claims its rows with one ``bulk_create(ignore_conflicts=True)`` tagged with a run id,
+    then sends only what it claimed: a concurrent or repeated run sends nothing twice.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or conf("LEARNING_JOB_BATCH")
+    days = sorted({int(d) for d in conf("LEARNING_REMINDER_DAYS")}, reverse=True)
+    sent = 0
+    for index, day in enumerate(days):
+        lower = days[index + 1] if index + 1 < len(days) else 0
+        kind = f"days_{day}"
+        already = EnrollmentReminder.objects.filter(
+            enrollment=OuterRef("pk"), kind=kind, deadline=OuterRef("deadline")
+        )
+        due = Enrollment.objects.filter(
+            status__in=EXPIRABLE_STATUSES,
+            deadline__gt=now + timedelta(days=lower),
+            deadline__lte=now + timedelta(days=day),
+        ).exclude(Exists(already))
+        for _round in range(10_000):
+            candidates = list(due.order_by("pk").values_list("pk", "deadline")[:batch_size])
+            if not candidates:
+                break
+            run = uuid.uuid4()
+            with transaction.atomic():
+                EnrollmentReminder.objects.bulk_create(
+                    [
+                        EnrollmentReminder(
+                            enrollment_id=pk, kind=kind, deadline=deadline, sent_at=now, run=run
+                        )
+                        for pk, deadline in candidates
+                    ],
+                    ignore_conflicts=True,
+                )
+                claimed = list(
+                    EnrollmentReminder.objects.filter(run=run).select_related(
+                        "enrollment__user", "enrollment__trainee", "enrollment__programme"
+                    )
+                )
+                notices_deliver([_reminder_notice(row, day, now) for row in claimed])
+            sent += len(claimed)
+            if len(candidates) < batch_size:
+                break
+    return sent
+
+
+def _reminder_notice(reminder: EnrollmentReminder, day: int, now: datetime) -> Notice:
+    enrollment = reminder.enrollment
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _(
+            "%(name)s, %(days)s days are left to finish study and exam of %(programme)s: the deadline is "
+            "%(deadline)s. After it the study account is void and fees are not refunded. %(url)s"
+        ) % {
+            "name": enrollment.trainee.name,
+            "days": enrollment_days_left(enrollment, now=now),
+            "programme": enrollment.programme.name,
+            "deadline": _local(enrollment.deadline),
+            "url": site_url(reverse("learning:centre")),
+        }
+        subject = _("Study deadline in %(days)s days") % {"days": day}
+    return Notice(
+        mobile=enrollment.user.mobile,
+        email=enrollment.trainee.email or enrollment.user.email,
+        subject=subject,
+        body=body,
+        event_key=f"enrollment:{enrollment.pk}:reminder:{reminder.kind}:{reminder.deadline.isoformat()}",
+        about=enrollment,
+    )

@@ -1,0 +1,84 @@
+"""The test factories of every app, in one place (``from tests.factories import TraineeFactory``).
+
+- ``people``: users and staff (``StaffFactory(role=REVIEWER)``), audit entries, and generators of valid
+  ID numbers (``id_number_make``), mobiles (``mobile_make``) and credit codes (``uscc_make``).
+- ``registration``: programmes open today, unit applications, trainees by step (``TraineeFactory``
+  submitted, ``ApprovedTraineeFactory``, ``PaidTraineeFactory``, ``CompleteTraineeFactory`` with
+  attachment 2), attachment 1 form data (``applicant_data``, ``roster_rows``) and image uploads.
+- ``payments``: payee settings, payment reports, holidays.
+- ``learning``: enrollments, courses, lessons, and the lesson-plan builder (``plan_with``, ``plan_make``).
+- ``exams``: questions, templates and rules, ``bank_make``, ``template_make``.
+- ``certificates``: the issuer (``association_make``), ``passed_enrollment_make``, certificates.
+
+Every default is valid data: ID numbers carry their check digit, mobiles and codes are well formed, a
+trainee's certificate type matches the default plan and exam template (principal, initial training).
+"""
+
+from .certificates import ISSUER, CertificateFactory, association_make, passed_enrollment_make
+from .exams import ExamTemplateFactory, QuestionFactory, RuleFactory, bank_make, template_make
+from .learning import CourseFactory, EnrollmentFactory, LessonFactory, plan_make, plan_with
+from .payments import HolidayFactory, PaymentFactory, PaymentSettingsFactory
+from .people import (
+    PASSWORD,
+    AuditEntryFactory,
+    StaffFactory,
+    UserFactory,
+    id_number_make,
+    mobile_make,
+    uscc_make,
+)
+from .registration import (
+    ALL_CONSENTS,
+    ATTACHMENT1_CONSENTS_POST,
+    ATTACHMENT2_CONSENTS_POST,
+    ApplicationFactory,
+    ApprovedTraineeFactory,
+    CompleteTraineeFactory,
+    PaidTraineeFactory,
+    ProgrammeFactory,
+    TraineeFactory,
+    applicant_data,
+    image_bytes,
+    roster_rows,
+    upload,
+)
+
+__all__ = [
+    "ALL_CONSENTS",
+    "ATTACHMENT1_CONSENTS_POST",
+    "ATTACHMENT2_CONSENTS_POST",
+    "ISSUER",
+    "PASSWORD",
+    "ApplicationFactory",
+    "ApprovedTraineeFactory",
+    "AuditEntryFactory",
+    "CertificateFactory",
+    "CompleteTraineeFactory",
+    "CourseFactory",
+    "EnrollmentFactory",
+    "ExamTemplateFactory",
+    "HolidayFactory",
+    "LessonFactory",
+    "PaidTraineeFactory",
+    "PaymentFactory",
+    "PaymentSettingsFactory",
+    "ProgrammeFactory",
+    "QuestionFactory",
+    "RuleFactory",
+    "StaffFactory",
+    "TraineeFactory",
+    "UserFactory",
+    "applicant_data",
+    "association_make",
+    "bank_make",
+    "id_number_make",
+    "image_bytes",
+    "mobile_make",
+    "passed_enrollment_make",
+    "plan_make",
+    "plan_with",
+    "roster_rows",
+    "template_make",
+    "upload",
+    "uscc_make",
+]

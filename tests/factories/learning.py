@@ -1,0 +1,79 @@
+"""Learning data: study accounts (enrollments), courses, lessons, and the one lesson-plan builder
+(``plan_with`` adds courses to a plan; ``plan_make`` builds a course of two lessons for it)."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from learning.models import Course, CoursePlan, Enrollment, Lesson
+
+from .people import UserFactory
+from .registration import PaidTraineeFactory
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    """An active enrollment of a paid trainee, with their log-in account (the user of the trainee's
+    mobile), made directly, without the account service."""
+
+    class Meta:
+        model = Enrollment
+
+    trainee = factory.SubFactory(PaidTraineeFactory)
+    user = factory.LazyAttribute(lambda o: UserFactory(mobile=o.trainee.mobile, name=o.trainee.name))
+    programme = factory.SelfAttribute("trainee.programme")
+    opened_at = factory.LazyFunction(timezone.now)
+    deadline = factory.LazyAttribute(lambda o: o.opened_at + datetime.timedelta(days=30))
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    code = factory.Sequence(lambda n: f"course-{n}")
+    title = factory.Sequence(lambda n: f"课程{n}")
+    order = factory.Sequence(lambda n: n)
+
+
+class LessonFactory(factory.django.DjangoModelFactory):
+    """A one-class-hour HTML lesson."""
+
+    class Meta:
+        model = Lesson
+
+    course = factory.SubFactory(CourseFactory)
+    code = factory.Sequence(lambda n: f"lesson-{n}")
+    order = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"第{n}讲")
+    kind = "html"
+    class_hours = Decimal("1")
+    body_html = "<h2>安全生产</h2><p>安全第一、预防为主、综合治理。</p>"
+
+
+def plan_with(*courses, certificate_type="principal", training_category="initial") -> CoursePlan:
+    """The course plan of a certificate type and training category (the factories' trainee's by
+    default), with ``courses`` added to it."""
+    plan, _created = CoursePlan.objects.get_or_create(
+        certificate_type=certificate_type, training_category=training_category
+    )
+    plan.courses.add(*courses)
+    return plan
+
+
+def plan_make(*, certificate_type="principal", training_category="initial", hours=32) -> list[Lesson]:
+    """A course of two lessons worth ``hours`` class hours together, in the plan of that certificate
+    type and training category (see :func:`plan_with`)."""
+    course = CourseFactory(code=f"c-{certificate_type}-{training_category}", title="安全生产法律法规")
+    lessons = [
+        LessonFactory(
+            course=course,
+            code=f"{course.code}-{i}",
+            order=i,
+            title=f"第 {i} 讲",
+            class_hours=Decimal(hours) / 2,
+        )
+        for i in (1, 2)
+    ]
+    plan_with(course, certificate_type=certificate_type, training_category=training_category)
+    return lessons
