@@ -54,7 +54,11 @@ def bulk_run(
         try:
             call(obj)
         except (ValidationError, PermissionDenied) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else (str(exc) or _("Not allowed."))
+            text = (
+                " ".join(exc.messages)
+                if isinstance(exc, ValidationError)
+                else (str(exc) or _("Not allowed."))
+            )
             outcome.failed.append((label(obj), text))
         else:
             outcome.done.append(label(obj))

@@ -90,7 +90,9 @@ class PortalAdminAuthenticationForm(LoginThrottleMixin, AdminAuthenticationForm)
     """The admin log-in (``admin.site.login_form``) with the same per-account slow-down."""
 
 
-def form_errors_apply(form: forms.BaseForm, error: ValidationError, *, field_map: dict[str, str] | None = None) -> None:
+def form_errors_apply(
+    form: forms.BaseForm, error: ValidationError, *, field_map: dict[str, str] | None = None
+) -> None:
     """Show a service's ``ValidationError`` on ``form``: each message under the field it names
     (``field_map`` renames service fields to form fields), the rest above the form.
 

@@ -41,7 +41,6 @@ def audit_record(
     )
 
 
-
 def audit_record_many(
     *,
     actor: User | None,
@@ -78,6 +77,7 @@ def audit_record_many(
         )
         for target in targets
     )
+
 
 #: What a purged personal value becomes in the audit log (the entry itself stays: who, when, what).
 REDACTED = "[purged]"
