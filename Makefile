@@ -56,9 +56,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## make bench [BENCH=name]: print `bench <name>.<figure>: <value> <unit>` lines.
-bench: install
-	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python -m benchmarks $(BENCH)
+## make bench [BENCH=name]: print `bench <name>.<figure>: <value> <unit>` lines, measured on the
+## deployed configuration (production settings, PostgreSQL, Redis, nginx + gunicorn: scripts/serve_prod.py).
+## DJANGO_SETTINGS_MODULE=portal.settings.test gives the in-process ones (payments, accounts) on SQLite:
+## extra lines, not figures of record (benchmarks/harness.py).
+bench: system-deps install
+	$(BIN)/python -m benchmarks $(BENCH)
 
 ## make messages: refresh and compile the translation catalogues (needs GNU gettext).
 ## The site shell (portal/ and templates/) uses locale/; each app keeps its own <app>/locale/.

@@ -110,7 +110,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "issue_date",
         "status",
         "mailing_state",
-        "mail_due_on",
+        "mail_due_display",
         "tracking_number",
         "pdf_link",
     )
@@ -146,6 +146,7 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
     ADDRESS_FIELDS = ("mail_recipient", "mail_phone", "mail_address")
     MAILING_FIELDS = (
         "mail_due_on",
+        "deadline_provisional",
         "mailing_state",
         "exported_at",
         "courier",
@@ -201,6 +202,15 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         )
         label, colour = STATE_LABELS[state]
         return format_html('<strong class="mailing-{}" style="color:{}">{}</strong>', state, colour, label)
+
+    @admin.display(description=_("to be mailed by"), ordering="mail_due_on")
+    def mail_due_display(self, obj):
+        if obj.deadline_provisional and obj.mailing_status != MailingStatus.MAILED:
+            # Counted over days without official calendar data: recomputed after the import.
+            return format_html(
+                '{} <em class="deadline-provisional">({})</em>', obj.mail_due_on, gettext("provisional")
+            )
+        return obj.mail_due_on
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, obj):

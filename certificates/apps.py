@@ -7,6 +7,8 @@ class CertificatesConfig(AppConfig):
     verbose_name = _("Certificates")
 
     def ready(self) -> None:
+        from celery.signals import worker_init, worker_process_init
+
         from exams.signals import exam_passed
         from learning.admin import DASHBOARD_SECTIONS
         from learning.retention import RETENTION_PURGERS
@@ -15,8 +17,19 @@ class CertificatesConfig(AppConfig):
         from . import receivers, selectors
         from .services.retention import certificates_purge_mailing_details
 
+        # Celery workers warm the certificate renderer before their pool forks, and in each process.
+        worker_init.connect(receivers.worker_starting_warm_up, dispatch_uid="certificates.warm_up")
+        worker_process_init.connect(
+            receivers.worker_process_warm_up, dispatch_uid="certificates.warm_up_process"
+        )
         # A passed exam queues the certificate (after the grading commits).
         exam_passed.connect(receivers.exam_passed_issue_certificate, dispatch_uid="certificates.issue")
+        # A calendar import recomputes the provisional mailing deadlines (after its commit).
+        from portal.workday_calendar import calendar_changed
+
+        calendar_changed.connect(
+            receivers.calendar_changed_recompute_mailing, dispatch_uid="certificates.calendar_changed"
+        )
         # The trainee's pipeline shows the certificate (download) and the mailing (tracking number).
         if selectors.pipeline_prefetch not in PIPELINE_PREFETCHERS:
             PIPELINE_PREFETCHERS.append(selectors.pipeline_prefetch)

@@ -105,6 +105,7 @@ class PreparedFonts:
             (BASE_FAMILY, 400, self.regular),
             (BASE_FAMILY, 700, self.bold),
             (EXT_FAMILY, 400, self.ext),
+            *((family, 400, face.path) for family, face in self.fallbacks),
         ]
         return "\n".join(
             f"@font-face {{ font-family: {family}; font-weight: {weight}; src: url({path.as_uri()}); }}"
@@ -434,12 +435,44 @@ def _prepared_fonts_cached(fixed_text: str) -> PreparedFonts:
             weight=400,
             recipe=f"source cmap minus hangul minus base {base_key}",
         ),
-        fallbacks=tuple(
-            (family, face) for family, _package in FALLBACK_FONTS if (face := find_font(family)) is not None
-        ),
+        fallbacks=_fallback_cuts(cache_dir, regular, base_chars, base_key),
     )
-    _prune_stale_cuts(cache_dir, {fonts.regular, fonts.bold, fonts.ext})
+    _prune_stale_cuts(
+        cache_dir, {fonts.regular, fonts.bold, fonts.ext, *(face.path for _family, face in fonts.fallbacks)}
+    )
     return fonts
+
+
+def _fallback_cuts(
+    cache_dir: Path, regular: SourceFace, base_chars: set[int], base_key: str
+) -> tuple[tuple[str, SourceFace], ...]:
+    """The installed fallback fonts, each cut to the characters no earlier font of the chain draws.
+
+    WeasyPrint reads the whole font file of every face a document uses (and the face stays mapped):
+    BabelStone Han is 51 MB, of which a fifth is characters Noto and HanaMinB lack. Families
+    ``CertSerif-<fallback>``, cached like the other cuts."""
+    cuts = []
+    sources = [regular]
+    for family, _package in FALLBACK_FONTS:
+        face = find_font(family)
+        if face is None:
+            continue
+        earlier = tuple(sources)
+
+        def chars(face=face, earlier=earlier) -> set[int]:
+            covered = set(base_chars)
+            for source in earlier:
+                covered |= _cmap(str(source.path), source.index)
+            return set(_cmap(str(face.path), face.index)) - covered
+
+        cut_family = f"{BASE_FAMILY}-{re.sub(r'[^A-Za-z0-9]+', '', family)}"
+        recipe = f"{family} minus base {base_key} minus " + ",".join(
+            json.dumps(_source_key(source), sort_keys=True) for source in earlier
+        )
+        path = _cached_cut(cache_dir, face, chars, family=cut_family, weight=400, recipe=recipe)
+        cuts.append((cut_family, SourceFace(path, 0)))
+        sources.append(face)
+    return tuple(cuts)
 
 
 def prepared_fonts(fixed_text: str) -> PreparedFonts:
@@ -487,6 +520,20 @@ def missing_characters(text: str, fonts: PreparedFonts) -> list[str]:
             break
         needed = [ch for ch in needed if ord(ch) not in covered]
     return needed
+
+
+def fallback_samples(fonts: PreparedFonts) -> str:
+    """One ideograph from each fallback font that no earlier font of the chain draws (for warming
+    up: the first use of a fallback font reads its character map and opens the face)."""
+    covered = set(_cmap(str(fonts.regular), 0)) | _cmap(str(fonts.ext), 0)
+    samples = []
+    for _family, face in fonts.fallbacks:
+        own = _cmap(str(face.path), face.index)
+        sample = next((cp for cp in sorted(own) if cp >= 0x3400 and cp not in covered), None)
+        if sample is not None:
+            samples.append(chr(sample))
+        covered |= own
+    return "".join(samples)
 
 
 def _is_variation_selector(cp: int) -> bool:

@@ -138,6 +138,11 @@ class Certificate(models.Model):
     mail_phone = models.CharField(_("recipient phone"), max_length=20)
     mail_address = models.CharField(pgettext_lazy("certificate mailing", "mailing address"), max_length=200)
     mail_due_on = models.DateField(_("to be mailed by"), db_index=True)
+    deadline_provisional = models.BooleanField(
+        _("provisional deadline"),
+        default=False,
+        help_text=_("Counted over days without official calendar data; recomputed when they are imported."),
+    )
     mailing_status = models.CharField(
         _("mailing"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.PENDING
     )
@@ -199,3 +204,29 @@ class PrintRun(models.Model):
     @property
     def percent(self) -> int:
         return int(self.done * 100 / self.total) if self.total else 0
+
+
+def print_part_upload_to(instance, filename: str) -> str:
+    return _upload_path("print-run-parts", filename)
+
+
+class PrintRunPart(models.Model):
+    """One chunk of a print run: its certificates, rendered into their own PDF by one worker
+    process; the run's PDF joins the parts in order once all of them are there."""
+
+    run = models.ForeignKey(
+        PrintRun, verbose_name=_("print run"), related_name="parts", on_delete=models.CASCADE
+    )
+    index = models.PositiveIntegerField(_("part"))
+    certificate_ids = models.JSONField(_("certificates"), default=list)
+    pdf = models.FileField(_("PDF"), storage=private_storage, upload_to=print_part_upload_to, blank=True)
+    rendered_at = models.DateTimeField(_("produced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("print run part")
+        verbose_name_plural = _("print run parts")
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="print_run_part_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.index}"

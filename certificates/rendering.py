@@ -9,7 +9,9 @@ Where the time goes and how it is kept out of the hot path (see benchmarks/bench
   fontTools subsetter (libharfbuzz-subset missing) and still ~40 ms per face with HarfBuzz.
   ``fonts.py`` cuts small single-face fonts once per machine (cached in ``VAR_DIR/fonts``):
   WeasyPrint then subsets a 2.5 MB font of 7,300 glyphs (and a tiny bold one) instead; rare
-  characters come from further cut or fallback fonts only when a text needs them.
+  characters come from further cut fonts (of Noto and of the fallback fonts, each cut to what no
+  earlier font draws: WeasyPrint reads the whole file of every font a document uses) only when a
+  text needs them.
 - Everything that does not depend on the certificate is prepared once per process and reused:
   the Django template, the parsed stylesheet with its ``@font-face`` rules, and WeasyPrint's
   ``FontConfiguration`` (fontconfig/Pango font map with the cut fonts registered).
@@ -17,8 +19,13 @@ Where the time goes and how it is kept out of the hot path (see benchmarks/bench
   cost per page grows with elements and text boxes. Its HTML5 user-agent stylesheet is replaced
   by the few rules the page needs (``UA_STYLESHEET``). QR codes are encoded in C++ (zxing-cpp).
 - Bulk print runs: many pages per WeasyPrint document (fonts embedded and the seal stored once
-  per document), documents of at most ``CHUNK_SIZE`` pages rendered on forked worker processes
-  that inherit the warm renderer, joined with pypdf.
+  per document). In the portal a run is split into parts, one Celery task each, rendered in
+  parallel by the worker's processes and joined with pypdf (``services/print_runs.py``);
+  :func:`render_certificates_pdf` itself can also fork processes where that is allowed (not in a
+  Celery prefork child, which is daemonic, nor in a threaded process).
+- Every Celery worker prepares the renderer before its pool starts (``warm_up`` on
+  ``worker_init``: the forked processes inherit it) and renders a throw-away page in each new
+  process (``worker_process_init``), so a fresh worker's first certificate is not a cold one.
 - Images never travel through the HTML as ``data:`` URIs (the HTML parser is pure Python): a
   private URL fetcher serves them from memory, and it fetches nothing else.
 """
@@ -145,7 +152,7 @@ def render_certificates_pdf(
         done += count
         if progress is not None:
             progress(done, len(items))
-    return pdfs[0] if len(pdfs) == 1 else _join_pdfs(pdfs)
+    return pdfs[0] if len(pdfs) == 1 else join_pdfs(pdfs)
 
 
 #: Most pages per chunk of a bulk run (one WeasyPrint document each; a 100-page chunk peaks at
@@ -203,7 +210,8 @@ def _render_chunks(chunks: list[list[CertificateData]], workers: int) -> Iterato
         _fork_chunks = []
 
 
-def _join_pdfs(pdfs: list[bytes]) -> bytes:
+def join_pdfs(pdfs: list[bytes]) -> bytes:
+    """The pages of the given PDFs, in order, as one PDF (pypdf)."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()
@@ -274,8 +282,13 @@ def get_renderer() -> CertificateRenderer:
 
 
 def warm_up() -> None:
-    """Prepare everything and render one throw-away page (e.g. when a worker process starts)."""
-    get_renderer().render([_probe_item(verify_url="https://example.invalid/v/0")])
+    """Prepare everything and render one throw-away page (e.g. when a worker process starts).
+
+    The page's name holds a character of each fallback font, so that a rare name (𠮷, 䶮) later
+    finds their character maps read and their faces open."""
+    renderer = get_renderer()
+    name = "王" + certificate_fonts.fallback_samples(renderer.fonts)
+    renderer.render([_probe_item(holder_name=name, verify_url="https://example.invalid/v/0")])
 
 
 def _image_mime(data: bytes, what: str, number: str) -> str:

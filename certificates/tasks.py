@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.core.exceptions import ValidationError
 
-from .services import notices, pdf, print_runs
+from .services import mailing, notices, pdf, print_runs
 from .services.issue import certificates_issue, certificates_issue_missing
 
 logger = logging.getLogger("certificates")
@@ -25,13 +25,15 @@ def issue(*, enrollment_id: int) -> list[int]:
 
 @shared_task(name="certificates.tasks.issue_missing")
 def issue_missing() -> int:
-    """Periodic: passed enrollments without a certificate, and certificates without their PDF."""
+    """Periodic: passed enrollments without a certificate, certificates without their PDF, and print
+    runs whose tasks were lost."""
     try:
         issued = certificates_issue_missing()
     except ValidationError as exc:
         logger.error("Certificates not issued: %s", "; ".join(exc.messages))
         issued = 0
     pdf.certificates_render_missing()
+    print_runs.print_runs_requeue_stale()
     return issued
 
 
@@ -47,9 +49,28 @@ def certificate_issued_notify(*, certificate_id: int) -> bool:
     return notices.certificate_issued_notify(certificate_id=certificate_id)
 
 
-@shared_task(
-    name="certificates.tasks.print_run_produce", acks_late=True, time_limit=1800, soft_time_limit=1700
-)
+@shared_task(name="certificates.tasks.print_run_produce", acks_late=True)
 def print_run_produce(*, print_run_id: int) -> str:
+    """Start a print run: one ``print_run_part_render`` task per part (rendered in parallel)."""
     run = print_runs.print_run_produce(print_run_id=print_run_id)
     return run.status if run else "missing"
+
+
+@shared_task(name="certificates.tasks.print_run_part_render", acks_late=True)
+def print_run_part_render(*, part_id: int) -> bool:
+    """Render one part of a print run; the last part queues ``print_run_join``."""
+    part = print_runs.print_run_part_render(part_id=part_id)
+    return bool(part and part.pdf)
+
+
+@shared_task(name="certificates.tasks.print_run_join", acks_late=True)
+def print_run_join(*, print_run_id: int) -> str:
+    """Merge a print run's parts into its PDF once all of them are stored."""
+    run = print_runs.print_run_join(print_run_id=print_run_id)
+    return run.status if run else "missing"
+
+
+@shared_task(name="certificates.tasks.mailing_deadlines_recompute")
+def mailing_deadlines_recompute(*, certificate_ids: list[int]) -> int:
+    """After a calendar import: recompute these certificates' provisional mailing deadlines."""
+    return mailing.mailing_deadlines_recompute(certificate_ids=certificate_ids)

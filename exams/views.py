@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from learning.selectors.study import enrollment_study_overview
 from portal.http import client_ip
 
 from . import rendering, selectors, services
@@ -66,6 +67,8 @@ def exam_home(request, enrollment_id: int):
             "enrollment": enrollment,
             "overview": overview,
             "practice": selectors.practice_access(enrollment, now=now),
+            # Locked: the hours done and still needed, by learning's own rule.
+            "study": None if overview.access else enrollment_study_overview(enrollment),
         },
     )
 

@@ -28,3 +28,8 @@ class LearningConfig(AppConfig):
 
         if unreachable_section not in DASHBOARD_SECTIONS:
             DASHBOARD_SECTIONS.insert(0, unreachable_section)
+        # ... and, first, the warning while the working-day calendar lacks next year's official data.
+        from portal.workday_calendar import dashboard_section as calendar_section
+
+        if calendar_section not in DASHBOARD_SECTIONS:
+            DASHBOARD_SECTIONS.insert(0, calendar_section)

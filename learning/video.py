@@ -16,6 +16,10 @@ a failure's reason in admin. ffmpeg only reads container formats of real videos 
 (``-format_whitelist`` / ``-protocol_whitelist``): a playlist that points at other files or
 addresses is refused. Works with any storage: a local file is read in place, anything else (object
 storage) through a temporary copy.
+
+One module (just under 600 lines): the ffmpeg/ffprobe layer (top) and the processing service
+(bottom, after the section line) are one feature whose error codes (``VideoError``) and limits both
+halves use; should it grow, the service half is the one to move to ``learning/services/videos.py``.
 """
 
 import json

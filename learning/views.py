@@ -34,7 +34,12 @@ from .sanitize import lesson_html
 from .selectors.accounts import access_code_by_link
 from .selectors.enrollments import enrollment_access, enrollment_days_left, enrollments_for_user
 from .selectors.pipeline import enrollment_pipeline, enrollments_pipeline_prefetch
-from .selectors.study import enrollment_lesson, enrollment_study_overview, enrollment_study_overviews
+from .selectors.study import (
+    enrollment_lesson,
+    enrollment_study_overview,
+    enrollment_study_overviews,
+    lesson_time_removals,
+)
 from .services.accounts import access_code_request, password_set_by_code, password_set_by_link
 from .services.study import StudyResult, presence_confirm, study_heartbeat, study_start
 
@@ -223,6 +228,9 @@ def lesson_page(request, pk: int, lesson_pk: int):
         "video_waiting": lesson.kind == LessonKind.VIDEO and bool(lesson.video) and not lesson.video_playable,
         "interval": conf("LEARNING_HEARTBEAT_SECONDS"),
         "idle": conf("LEARNING_IDLE_SECONDS"),
+        "answer_seconds": conf("LEARNING_PRESENCE_ANSWER_SECONDS"),
+        # Every removal of credited time, explained (also the ones made while the page was closed).
+        "removals": lesson_time_removals(enrollment, lesson),
         "contact": association_get(),
     }
     return render(request, "learning/lesson.html", context)

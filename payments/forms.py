@@ -3,14 +3,17 @@
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 
 from portal.uploads import image_upload_check
 from portal.validators import mobile_validate
+from registration.models import ApplicantKind
 
 from .models import Channel, PaymentSettings, StatementSource
-from .services.payments import screenshot_clean
+from .services.payments import paid_at_check, screenshot_clean
 
 
 class TraineeChoiceField(forms.ModelMultipleChoiceField):
@@ -18,6 +21,13 @@ class TraineeChoiceField(forms.ModelMultipleChoiceField):
         from .models import yuan
 
         return f"{obj.name} · {obj.get_training_category_display()} · ¥{yuan(obj.fee_fen)}"
+
+
+def _payer_name(application, money) -> str:
+    if application.kind == ApplicantKind.INDIVIDUAL:
+        names = [row.trainee.name for row in money.live_rows]
+        return names[0] if names else application.contact_name
+    return application.unit_name
 
 
 class PaymentReportForm(forms.Form):
@@ -51,7 +61,7 @@ class PaymentReportForm(forms.Form):
         label=_("Screenshot of the payment (optional)"),
         required=False,
         help_text=_("JPEG or PNG, at most 5 MB."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
     )
     invoice_buyer_name = forms.CharField(label=_("Invoice title (buyer name)"), max_length=120)
     invoice_tax_id = forms.CharField(
@@ -62,19 +72,36 @@ class PaymentReportForm(forms.Form):
     )
     invoice_email = forms.EmailField(label=_("E-mail for the e-invoice"))
 
-    def __init__(self, *args, application, payable, **kwargs):
+    def __init__(self, *args, application, payable, money, **kwargs):
+        """``payable``: the trainees the report may cover; ``money``: the application's
+        :class:`registration.selectors.ApplicationMoney`, which fills in what the payer most likely
+        paid: the trainees with something still due, that amount, now as the time (local time, in
+        the input's format) and the unit's name (an individual's own name) as the payer."""
         super().__init__(*args, **kwargs)
         self.application = application
         self.fields["trainees"].queryset = payable
         if not self.is_bound:
+            due_rows = money.due_rows
             self.initial.setdefault("invoice_buyer_name", application.invoice_title)
             self.initial.setdefault("invoice_tax_id", application.invoice_tax_id)
             self.initial.setdefault("invoice_email", application.invoice_email)
-            self.initial.setdefault("trainees", list(payable))
+            self.initial.setdefault("trainees", [row.trainee.pk for row in due_rows])
+            if money.due_fen:
+                self.initial.setdefault("amount", money.due_amount)
+            self.initial.setdefault("payer_name", _payer_name(application, money))
+            self.initial.setdefault("paid_at", timezone.localtime().replace(second=0, microsecond=0))
 
     def clean_amount(self) -> int:
         amount: Decimal = self.cleaned_data["amount"]
         return int(amount * 100)
+
+    def clean_paid_at(self):
+        paid_at = self.cleaned_data["paid_at"]
+        try:
+            paid_at_check(paid_at=paid_at)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["paid_at"]) from exc
+        return paid_at
 
     def clean_payer_mobile(self) -> str:
         return mobile_validate(self.cleaned_data["payer_mobile"])

@@ -204,7 +204,18 @@ class Invoice(models.Model):
         db_index=True,
     )
     due_on = models.DateField(
-        _("issue by"), null=True, blank=True, help_text=_("5 working days after the payment was confirmed.")
+        _("issue by"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "5 working days after the payment: the bank statement's transaction date, or the day the "
+            "payer reported it."
+        ),
+    )
+    deadline_provisional = models.BooleanField(
+        _("provisional deadline"),
+        default=False,
+        help_text=_("Counted over days without official calendar data; recomputed when they are imported."),
     )
     number = models.CharField(_("invoice number"), max_length=40, blank=True)
     pdf = models.FileField(_("invoice PDF"), storage=private_storage, upload_to=invoice_upload_to, blank=True)

@@ -2,11 +2,10 @@
 lines, reports."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -66,35 +65,56 @@ def allocate(amount_fen: int, fees: list[tuple[int, int]]) -> dict[int, int]:
     return shares
 
 
-def trainees_paid_fen(trainee_ids) -> dict[int, int]:
-    """How much of each trainee's fee confirmed payments cover (few queries, whatever the count)."""
+def trainees_payment_shares(trainee_ids) -> dict[int, tuple[int, int]]:
+    """``{trainee_id: (confirmed_fen, reported_fen)}``: how much of each trainee's fee confirmed
+    payments cover, and how much payments reported but not confirmed yet would cover. Each payment
+    is split over all the trainees it covers by :func:`allocate`. One query, whatever the count.
+
+    Registered as ``registration.selectors.PAYMENT_SHARE_PROVIDERS["payments"]`` (payments.apps):
+    the application page reads the money through it.
+    """
     trainee_ids = list(trainee_ids)
+    shares = dict.fromkeys(trainee_ids, (0, 0))
+    if not trainee_ids:
+        return shares
     through = Payment.trainees.through
-    payment_ids = set(
-        through.objects.filter(
-            trainee_id__in=trainee_ids, payment__status=PaymentStatus.CONFIRMED
-        ).values_list("payment_id", flat=True)
+    counted = [PaymentStatus.CONFIRMED, PaymentStatus.REPORTED]
+    covering = through.objects.filter(trainee_id__in=trainee_ids, payment__status__in=counted).values(
+        "payment_id"
     )
-    if not payment_ids:
-        return dict.fromkeys(trainee_ids, 0)
-    amounts = dict(Payment.objects.filter(pk__in=payment_ids).values_list("pk", "amount_fen"))
-    rows = through.objects.filter(payment_id__in=payment_ids).values_list(
+    rows = through.objects.filter(payment_id__in=covering).values_list(
         "payment_id",
+        "payment__status",
+        "payment__amount_fen",
         "trainee_id",
         "trainee__training_category",
         "trainee__programme__fee_initial_fen",
         "trainee__programme__fee_refresher_fen",
     )
+    payments: dict[int, tuple[str, int]] = {}
     per_payment: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for payment_id, trainee_id, category, fee_initial, fee_refresher in rows:
+    for payment_id, status, amount_fen, trainee_id, category, fee_initial, fee_refresher in rows:
+        payments[payment_id] = (status, amount_fen)
         fee = fee_initial if category == "initial" else fee_refresher
         per_payment[payment_id].append((trainee_id, fee))
-    paid = dict.fromkeys(trainee_ids, 0)
     for payment_id, fees in per_payment.items():
-        for trainee_id, share in allocate(amounts[payment_id], fees).items():
-            if trainee_id in paid:
-                paid[trainee_id] += share
-    return paid
+        status, amount_fen = payments[payment_id]
+        for trainee_id, share in allocate(amount_fen, fees).items():
+            if trainee_id in shares:
+                confirmed, reported = shares[trainee_id]
+                if status == PaymentStatus.CONFIRMED:
+                    shares[trainee_id] = (confirmed + share, reported)
+                else:
+                    shares[trainee_id] = (confirmed, reported + share)
+    return shares
+
+
+def trainees_paid_fen(trainee_ids) -> dict[int, int]:
+    """How much of each trainee's fee confirmed payments cover (one query, whatever the count)."""
+    return {
+        trainee_id: confirmed
+        for trainee_id, (confirmed, _reported) in trainees_payment_shares(trainee_ids).items()
+    }
 
 
 def trainees_payable(*, application: Application) -> QuerySet[Trainee]:
@@ -106,74 +126,9 @@ def trainees_payable(*, application: Application) -> QuerySet[Trainee]:
     )
 
 
-@dataclass
-class TraineeDue:
-    trainee: Trainee
-    fee_fen: int
-    paid_fen: int
-    pending_fen: int
-
-    @property
-    def is_paid(self) -> bool:
-        return self.trainee.paid_at is not None
-
-
-@dataclass
-class ApplicationDue:
-    application: Application
-    rows: list[TraineeDue] = field(default_factory=list)
-    waiting: list[Trainee] = field(default_factory=list)
-    payments: list[Payment] = field(default_factory=list)
-
-    @property
-    def due_fen(self) -> int:
-        return sum(row.fee_fen for row in self.rows)
-
-    @property
-    def paid_fen(self) -> int:
-        return sum(row.fee_fen if row.is_paid else row.paid_fen for row in self.rows)
-
-    @property
-    def pending_fen(self) -> int:
-        return sum(p.amount_fen for p in self.payments if p.status == PaymentStatus.REPORTED)
-
-    @property
-    def outstanding_fen(self) -> int:
-        return max(self.due_fen - self.paid_fen, 0)
-
-
-def application_due(*, application: Application) -> ApplicationDue:
-    """What the application owes, per approved trainee and in total, what is paid and what is pending."""
-    trainees = list(
-        application.trainees.exclude(status__in=[TraineeStatus.REJECTED, TraineeStatus.WITHDRAWN])
-        .select_related("programme")
-        .order_by("row_number", "pk")
-    )
-    approved = [t for t in trainees if t.status == TraineeStatus.APPROVED]
-    payments = list(
-        application.payments.prefetch_related(
-            Prefetch("trainees", queryset=Trainee.objects.select_related("programme"))
-        ).order_by("-reported_at", "-pk")
-    )
-    paid = trainees_paid_fen(t.pk for t in approved)
-    pending: dict[int, int] = defaultdict(int)
-    for payment in payments:
-        if payment.status == PaymentStatus.REPORTED:
-            fees = [(t.pk, t.programme.fee_fen_for(t.training_category)) for t in payment.trainees.all()]
-            for trainee_id, share in allocate(payment.amount_fen, fees).items():
-                pending[trainee_id] += share
-    summary = ApplicationDue(application=application, payments=payments)
-    summary.waiting = [t for t in trainees if t.status != TraineeStatus.APPROVED]
-    for trainee in approved:
-        summary.rows.append(
-            TraineeDue(
-                trainee=trainee,
-                fee_fen=trainee.programme.fee_fen_for(trainee.training_category),
-                paid_fen=paid.get(trainee.pk, 0),
-                pending_fen=pending.get(trainee.pk, 0),
-            )
-        )
-    return summary
+def application_payments(*, application: Application) -> list[Payment]:
+    """The payments of the application, the latest report first (for its payment page)."""
+    return list(application.payments.order_by("-reported_at", "-pk"))
 
 
 # ---------------------------------------------------------------------------------------------

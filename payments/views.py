@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.files import private_file_response
 from portal.forms import form_errors_apply
 from portal.http import client_ip
-from registration.models import Application
+from registration.models import Application, TraineeStatus
+from registration.selectors import application_money
 
 from . import selectors
 from .forms import PaymentReportForm
@@ -22,13 +23,32 @@ from .models import Invoice, Payment, yuan
 from .services.payments import payment_report
 
 
+def _error_summary(form) -> list[dict]:
+    """The form's errors for the summary at the top of the page (``registration/_error_summary.html``),
+    each naming its field and linking to it (crispy's ``div_id_<name>`` wraps every field)."""
+    summary = [{"text": message, "anchor": ""} for message in form.non_field_errors()]
+    for name, errors in form.errors.items():
+        if name == "__all__" or name not in form.fields:
+            continue
+        for message in errors:
+            summary.append(
+                {
+                    "text": _("%(field)s: %(message)s")
+                    % {"field": form.fields[name].label, "message": message},
+                    "anchor": f"div_id_{name}",
+                }
+            )
+    return summary
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def application_pay(request, access_key: str):
     application = get_object_or_404(Application.objects.select_related("programme"), access_key=access_key)
+    money = application_money(application=application)
     payable = selectors.trainees_payable(application=application)
     form = PaymentReportForm(
-        request.POST or None, request.FILES or None, application=application, payable=payable
+        request.POST or None, request.FILES or None, application=application, payable=payable, money=money
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -67,10 +87,14 @@ def application_pay(request, access_key: str):
             return redirect("payments:application_pay", access_key=access_key)
     context = {
         "application": application,
-        "due": selectors.application_due(application=application),
+        "money": money,
+        "payments": selectors.application_payments(application=application),
         "settings": selectors.payment_settings_get(),
         "form": form,
-        "has_payable": payable.exists(),
+        "error_summary": _error_summary(form) if form.is_bound else [],
+        "has_payable": any(
+            row.trainee.status == TraineeStatus.APPROVED and row.trainee.paid_at is None for row in money.rows
+        ),
     }
     return render(request, "payments/application_pay.html", context)
 

@@ -1,22 +1,28 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin  # imported first: Group is registered, then replaced
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
-from django.urls import NoReverseMatch, reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .admin_actions import bulk_run
 from .admin_audit import AuditedModelAdmin
+from .forms import form_errors_apply
 from .http import client_ip
 from .messaging.kinds import KINDS
 from .messaging.selectors import kind_label, undelivered_q
 from .messaging.services import message_resend
-from .models import Association, AuditEntry, Holiday, MessageStatus, OutboundMessage, User
+from .models import Association, AuditEntry, CalendarYear, Holiday, MessageStatus, OutboundMessage, User
 from .validators import mobile_validate
+from .workday_calendar import calendar_warnings, calendar_year_import
 
 
 class MobileFieldMixin(forms.Form):
@@ -83,14 +89,77 @@ class AssociationAdmin(AuditedModelAdmin, admin.ModelAdmin):
         return super().has_add_permission(request) and not Association.objects.exists()
 
 
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Calendar file (one day a line: 2027-01-01,holiday or 2027-02-07,workday)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt"}),
+    )
+
+
 @admin.register(Holiday)
 class HolidayAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    """The working-day calendar's overrides (``portal.workdays``), kept by finance."""
+    """The working-day calendar's overrides (``portal.workdays``), kept by finance; a year's official
+    arrangement is imported from a file (``portal.workday_calendar``)."""
 
     list_display = ("date", "name", "is_workday")
     list_filter = ("is_workday",)
     date_hierarchy = "date"
     search_fields = ("name",)
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="portal_holiday_import"),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        for warning in calendar_warnings():
+            self.message_user(request, warning, messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        if not (
+            request.user.has_perm("portal.add_holiday") and request.user.has_perm("portal.delete_holiday")
+        ):
+            raise PermissionDenied
+        form = CalendarImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = calendar_year_import(
+                    content=form.cleaned_data["file"].read(), actor=request.user, ip=client_ip(request)
+                )
+            except ValidationError as exc:
+                form_errors_apply(form, ValidationError({"file": exc.messages}))
+            else:
+                self.message_user(
+                    request,
+                    gettext(
+                        "Calendar %(year)s imported: %(holidays)s holidays, %(workdays)s adjusted working "
+                        "days; the year is now official and pending deadlines are being recomputed."
+                    )
+                    % {"year": result.year, "holidays": result.holidays, "workdays": result.workdays},
+                )
+                return redirect("admin:portal_holiday_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import a year's calendar"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/portal/holiday_import.html", context)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    """The years with official calendar data; set by the import (read-only here)."""
+
+    list_display = ("year", "official", "imported_at", "imported_by")
+    readonly_fields = ("year", "official", "imported_at", "imported_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

@@ -18,6 +18,18 @@ class PortalAdminSite(admin.AdminSite):
         admin_class = guarded_admin_class(admin_class or admin.ModelAdmin)
         super().register(model_or_iterable, admin_class, **options)
 
+    def index(self, request, extra_context=None):
+        """The admin home warns staff while the working-day calendar lacks official data for this
+        year, or for next year from 1 November (``portal.workday_calendar``)."""
+        from django.contrib import messages
+
+        from .workday_calendar import calendar_warnings
+
+        if request.method == "GET":
+            for warning in calendar_warnings():
+                messages.warning(request, warning)
+        return super().index(request, extra_context)
+
 
 class PortalAdminConfig(AdminConfig):
     """``django.contrib.admin`` with :class:`PortalAdminSite` as the default site."""

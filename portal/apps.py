@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from . import workday_calendar  # noqa: F401 - registers the calendar check (portal.W301)
         from .login_throttle import on_user_logged_in
         from .messaging import checks  # noqa: F401 - registers the SMS configuration checks
 

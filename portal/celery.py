@@ -65,12 +65,14 @@ BEAT_SCHEDULE = {
         "task": "exams.tasks.attempts_expire",
         "schedule": 60.0,
     },
-    # payments: e-mail finance the invoices that are overdue or due within a working day.
+    # payments: e-mail finance the invoices that are overdue or due within a working day. Runs
+    # daily; the task itself skips days off by the working-day calendar (portal.workdays).
     "payments-invoice-deadlines-digest": {
         "task": "payments.tasks.invoice_deadlines_digest",
-        "schedule": crontab(hour=8, minute=30, day_of_week="mon-fri"),
+        "schedule": crontab(hour=8, minute=30),
     },
-    # certificates: issue the certificates a lost exam_passed signal missed; PDFs not produced yet.
+    # certificates: issue the certificates a lost exam_passed signal missed; PDFs not produced yet;
+    # print runs whose part or join task was lost are queued again.
     "certificates-issue-missing": {
         "task": "certificates.tasks.issue_missing",
         "schedule": crontab(minute="*/10"),

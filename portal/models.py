@@ -244,3 +244,34 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class CalendarYear(models.Model):
+    """A year of the working-day calendar for which the portal has official data: created (marked
+    official) by the calendar import (``manage.py calendar_import`` or its admin page) once the
+    State Council's arrangement is entered. Years the ``chinesecalendar`` package knows are official
+    without a row. Deadlines computed over a year without official data are provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    official = models.BooleanField(
+        _("official data entered"),
+        default=False,
+        help_text=_("Ticked when the year's holidays and adjusted working days have been entered."),
+    )
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)

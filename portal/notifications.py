@@ -8,8 +8,9 @@ SMS go through the backend named by ``SMS_BACKEND`` (``portal.messaging.backends
 logs them (``ConsoleSmsBackend``), tests collect them in :data:`sms_outbox`
 (``LocmemSmsBackend``), production sends through Alibaba Cloud or Tencent Cloud SMS
 (``portal.messaging.aliyun.AliyunSmsBackend``, ``portal.messaging.tencent.TencentSmsBackend``),
-which send only templates registered with them: a notice names its ``kind``
-(``portal.messaging.kinds``) and the kind's variables in ``params``.
+which send only templates registered with them: a notice with an SMS names its ``kind``
+(``portal.messaging.kinds``) and the kind's variables in ``params``. The policy (naming,
+claiming, failures) is in the README, Code style, Notices.
 """
 
 import logging
@@ -53,8 +54,9 @@ class Notice:
     """One message to one person: an SMS to ``mobile`` and, when given, an e-mail to ``email``.
 
     ``kind`` names the message kind (``portal.messaging.kinds.KINDS``): the SMS is the kind's
-    template filled with ``params`` (exactly the kind's variables). A notice without a kind sends
-    ``sms`` (or ``body``) as free text, which only the console and locmem backends can send.
+    template filled with ``params`` (exactly the kind's variables); a notice with a ``mobile`` must
+    name one (the providers send no free text). The e-mail is ``subject`` and ``body`` (by default
+    the kind's label and its SMS text).
     ``event_key`` names the event (e.g. ``"trainee:12:approved"``): a notice with the same key is
     never sent twice. ``about`` is the object the message is about (a trainee, an application...),
     linked from the message's record.
@@ -64,13 +66,14 @@ class Notice:
     email: str
     subject: str
     body: str
-    sms: str = ""
     kind: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     event_key: str = ""
     about: Any = None
 
     def __post_init__(self):
+        if self.mobile and not self.kind:
+            raise ValueError("An SMS notice names its message kind (portal.messaging.kinds.KINDS).")
         if self.kind:
             from portal.messaging.kinds import kind_get
 

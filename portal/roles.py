@@ -37,6 +37,12 @@ CALENDAR_PERMISSIONS = {
     FINANCE: ["portal.view_holiday", "portal.add_holiday", "portal.change_holiday", "portal.delete_holiday"],
 }
 
+# The calendar years marked official (``portal.CalendarYear``): set only by the calendar import
+# (which needs the holiday permissions); finance sees them.
+CALENDAR_YEAR_PERMISSIONS = {
+    FINANCE: ["portal.view_calendaryear"],
+}
+
 
 def grant_in_migration(apps, role_permissions: dict[str, list[str]]) -> None:
     """Give each role group the listed ``app_label.codename`` permissions (creating what is missing).

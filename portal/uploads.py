@@ -8,6 +8,9 @@
   13000 x 13000 pixels of one colour would take 2 s and 660 MB to decode); decompression bombs
   (Pillow's warning as well as its error) are refused with the same message. The caller decodes
   only an image that passed (:meth:`CheckedImage.decode`).
+* :func:`image_jpeg_encode` - the one re-encoding of a checked, decoded image: a JPEG from the
+  pixels alone (no metadata survives), transparency flattened on white, and at most a byte limit
+  (a large phone photo is scaled down rather than refused: quality first, then the pixel size).
 * :class:`RequestSizeLimitMiddleware` - refuses a request whose declared body is larger than any
   form needs (413) before a byte of it is read or spooled to disk. Django limits the non-file part
   of a request (``DATA_UPLOAD_MAX_MEMORY_SIZE``) but not the files, and gunicorn serves without a
@@ -144,6 +147,44 @@ def image_upload_check(upload, *, max_bytes: int, max_pixels: int = IMAGE_MAX_PI
     if kind not in IMAGE_FORMATS:
         raise _not_an_image()
     return CheckedImage(data=data, format=kind, width=width, height=height, max_pixels=max_pixels)
+
+
+JPEG_QUALITIES = (88, 80, 72)
+JPEG_MIN_SIDE = 300  # scaling never goes below this (the smallest readable scan)
+
+
+def image_jpeg_encode(image, *, max_bytes: int, quality: int = JPEG_QUALITIES[0]) -> bytes:
+    """``image`` (a decoded ``PIL.Image``) as JPEG bytes of at most ``max_bytes``.
+
+    A fresh image is made from the pixels alone (no EXIF, ICC profile, comment or other chunk
+    survives); transparency is flattened on white. When the JPEG is larger than ``max_bytes`` the
+    quality is lowered (down to 72), then the image is scaled down by steps of 3/4 until it fits.
+    Raises ``ValidationError`` only if even the smallest size does not fit (not for any real photo).
+    """
+    from PIL import Image
+
+    if image.mode not in ("RGB", "L"):
+        if image.mode in ("RGBA", "LA", "P", "PA"):
+            image = image.convert("RGBA")
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(image, mask=image.getchannel("A"))
+            image = background
+        else:
+            image = image.convert("RGB")
+    image = Image.frombytes(image.mode, image.size, image.tobytes())
+    qualities = [q for q in JPEG_QUALITIES if q <= quality] or [quality]
+    while True:
+        for step in qualities:
+            out = io.BytesIO()
+            image.save(out, format="JPEG", quality=step, optimize=True)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        width, height = image.size
+        if min(width, height) * 3 // 4 < JPEG_MIN_SIDE:
+            raise ValidationError(
+                TOO_LARGE_READ, code="file_too_large", params={"limit": f"{max(1, max_bytes // MB)}"}
+            )
+        image = image.resize((width * 3 // 4, height * 3 // 4), Image.LANCZOS)
 
 
 class RequestSizeLimitMiddleware:

@@ -11,6 +11,7 @@ portal_patterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("system/", views.system_status, name="system_status"),
+    path("healthz", views.healthz, name="healthz"),
 ]
 
 admin.site.site_header = _("Training portal administration")

@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import selectors, services
 from .forms import MobileLoginForm
@@ -14,10 +17,24 @@ def home(request):
     return render(request, "portal/home.html")
 
 
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness of a web process (load balancers, benchmarks' bare view): no database, no session."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     authentication_form = MobileLoginForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        """Without a safe ``next``: a trainee lands on the personal centre (个人中心), staff on the home
+        page (which links to administration)."""
+        if self.request.user.is_staff:
+            return resolve_url(settings.LOGIN_REDIRECT_URL)
+        return resolve_url("learning:centre")
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -35,8 +52,6 @@ def system_status(request):
         services.worker_ping_request(actor=request.user, ip=client_ip(request))
         messages.success(request, _("A test task was queued. Reload this page in a few seconds."))
         return redirect("portal:system_status")
-    from django.conf import settings
-
     context = {
         "pings": selectors.worker_pings_recent(),
         "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],

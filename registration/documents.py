@@ -4,10 +4,11 @@ Files are judged by their content, never their name: the shared image check
 (:func:`portal.uploads.image_upload_check`) limits the byte size, accepts only a JPEG or PNG and
 refuses too many pixels (decompression bombs included) before anything is decoded; the image is
 then decoded and re-encoded (EXIF orientation applied first) so no metadata or trailing payload
-survives.
+survives. A phone photo may be larger than the stored limit (up to :func:`max_input_bytes`): it is
+scaled down below :func:`max_upload_bytes` (:func:`portal.uploads.image_jpeg_encode`) instead of
+being refused.
 """
 
-import io
 import logging
 import uuid
 
@@ -17,9 +18,12 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
-from portal.uploads import image_upload_check
+from portal.uploads import MB, image_jpeg_encode, image_upload_check
 
-DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+from .validators import photo_colour_validate
+
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a stored document; the limit the form states
+DEFAULT_MAX_INPUT_BYTES = 20 * 1024 * 1024  # an upload accepted (and scaled down below the above)
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +40,20 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "REGISTRATION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
 
 
+def max_input_bytes() -> int:
+    """The largest upload accepted (a phone photo), never below the stored limit."""
+    limit = int(getattr(settings, "REGISTRATION_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES))
+    return max(limit, max_upload_bytes())
+
+
+def upload_limits() -> dict:
+    """The limits in MB, for the words next to each file input."""
+    return {"limit": max_upload_bytes() // MB, "input": max_input_bytes() // MB}
+
+
 def _open_checked(upload) -> Image.Image:
     """Check the upload, decode it and return it with EXIF orientation applied."""
-    image = image_upload_check(upload, max_bytes=max_upload_bytes()).decode()
+    image = image_upload_check(upload, max_bytes=max_input_bytes()).decode()
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # broken EXIF: keep the pixels as they are
@@ -47,23 +62,14 @@ def _open_checked(upload) -> Image.Image:
 
 
 def _encode(image: Image.Image, *, prefix: str) -> ContentFile:
-    if image.mode not in ("RGB", "L"):
-        if image.mode in ("RGBA", "LA", "P", "PA"):
-            image = image.convert("RGBA")
-            background = Image.new("RGB", image.size, (255, 255, 255))
-            background.paste(image, mask=image.getchannel("A"))
-            image = background
-        else:
-            image = image.convert("RGB")
-    # A fresh image from the pixels alone: no exif, icc profile, comment or other chunk survives.
-    image = Image.frombytes(image.mode, image.size, image.tobytes())
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=88, optimize=True)
-    return ContentFile(out.getvalue(), name=f"{prefix}-{uuid.uuid4().hex[:12]}.jpg")
+    data = image_jpeg_encode(image, max_bytes=max_upload_bytes())
+    return ContentFile(data, name=f"{prefix}-{uuid.uuid4().hex[:12]}.jpg")
 
 
 def photo_clean(upload) -> ContentFile:
-    """Check the 25 x 35 mm colour photo and return it re-encoded as a JPEG ``ContentFile``."""
+    """Check the 25 x 35 mm colour photo (size, proportions, in colour:
+    :func:`registration.validators.photo_colour_validate`) and return it re-encoded as a JPEG
+    ``ContentFile``."""
     image = _open_checked(upload)
     width, height = image.size
     if width < PHOTO_MIN_WIDTH or height < PHOTO_MIN_HEIGHT:
@@ -90,6 +96,7 @@ def photo_clean(upload) -> ContentFile:
             code="photo_proportions",
             params={"width": width, "height": height},
         )
+    photo_colour_validate(image)
     if height > PHOTO_MAX_HEIGHT:
         image = image.resize((round(width * PHOTO_MAX_HEIGHT / height), PHOTO_MAX_HEIGHT), Image.LANCZOS)
     return _encode(image, prefix="photo")

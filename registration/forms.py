@@ -6,8 +6,8 @@ address, a choice from the list). Every rule and its message belongs to the serv
 :func:`~registration.services.applications.roster_row_check`,
 :func:`~registration.services.applications.roster_duplicates_check`,
 :func:`registration.services.attachment2.attachment2_check`), so the person sees every problem at
-once, and the views show what the services find on submit (a person or mobile already registered
-in the programme) through :func:`portal.forms.form_errors_apply`.
+once, and the views show what the services find on submit through
+:func:`portal.forms.form_errors_apply` (never whether a person or mobile is registered already).
 """
 
 import re
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import form_errors_apply
 
+from . import documents
 from .consents import (
     ATTACHMENT1_CONSENTS,
     ATTACHMENT2_CONSENTS,
@@ -30,12 +31,19 @@ from .roster_card import RosterCardMixin
 from .services.applications import (
     MAX_ROSTER_ROWS,
     applicant_check,
+    application_outside_area,
     roster_duplicates_check,
     roster_row_check,
     roster_size_check,
 )
 from .services.attachment2 import ATTACHMENT2_FILES, SAFETY_YEARS_MAX, attachment2_check
-from .validators import INDUSTRY_CHOICES
+from .validators import (
+    HIGH_RISK_INDUSTRIES,
+    HIGH_RISK_MESSAGE,
+    INDUSTRY_CHOICES,
+    uscc_area_name,
+    uscc_validate,
+)
 
 ROSTER_PREFIX = "roster"
 ROSTER_FIELDS = (
@@ -61,6 +69,11 @@ APPLICANT_FIELDS = (
     "invoice_tax_id",
     "invoice_email",
 )
+
+
+#: Any image: WeChat's browser (and some Android ones) offer the camera and the gallery only for
+#: ``image/*``; the file is judged by its content (JPEG or PNG) in :mod:`registration.documents`.
+PHOTO_ACCEPT = "image/*"
 
 
 def _blank_choice(choices, label=None):
@@ -94,6 +107,20 @@ _CONSENT_SUMMARY_LABELS = {
     ConsentKind.PHOTO: _("Consent to the processing of the photo"),
     ConsentKind.ID_COPY: _("Consent to the processing of the ID card copy"),
 }
+
+
+class IndustrySelect(forms.Select):
+    """The industry list carrying the high-risk rule for ``registration/industry.js``: the codes
+    refused and the refusal, both from :mod:`registration.validators` (where the rule lives), in the
+    page's language; the server still refuses them on submit."""
+
+    def get_context(self, name, value, attrs):
+        attrs = {
+            **(attrs or {}),
+            "data-high-risk": " ".join(sorted(HIGH_RISK_INDUSTRIES)),
+            "data-high-risk-message": str(HIGH_RISK_MESSAGE),
+        }
+        return super().get_context(name, value, attrs)
 
 
 class ConsentFieldsMixin:
@@ -136,6 +163,7 @@ class ApplicantForm(ConsentFieldsMixin, forms.Form):
     industry = forms.ChoiceField(
         label=_("Industry"),
         choices=_blank_choice(INDUSTRY_CHOICES),
+        widget=IndustrySelect,
         help_text=_("Units in high-risk industries cannot register for this training."),
     )
     contact_name = _text(_("Contact person"), max_length=50, autocomplete="name")
@@ -159,18 +187,52 @@ class ApplicantForm(ConsentFieldsMixin, forms.Form):
         help_text=_("The electronic VAT invoice is sent to this address."),
     )
 
+    # Shown (and required by the service) only when the credit code is registered outside the
+    # programme's area; the page's script shows it as soon as such a code is typed.
+    area_confirmed = forms.BooleanField(required=False)
+
     kind = "unit"
     consent_kinds = ATTACHMENT1_CONSENTS
     consent_given_by = ConsentGiver.CONTACT
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, programme=None, **kwargs):
+        self.programme = programme
         super().__init__(*args, **kwargs)
         self._consent_fields_add()
+        area = self.area_name
+        self.fields["area_confirmed"].label = _(
+            "The unit's trainees work in %(area)s's administrative area, where this training is held."
+        ) % {"area": area or "—"}
+        self.fields["area_confirmed"].help_text = _(
+            "This training is for units in %(area)s. The unit's credit code is registered elsewhere "
+            "(its characters 3–8 are the administrative division code): tick this if the unit or "
+            "its branch trains in %(area)s. Reviewers check it."
+        ) % {"area": area or "—"}
+
+    @property
+    def area_name(self) -> str:
+        prefix = self.programme.area_code_prefix if self.programme else ""
+        return uscc_area_name(prefix) if prefix else ""
+
+    @property
+    def area_question_shown(self) -> bool:
+        """Whether the page shows the area confirmation: the credit code typed (or imported) is
+        registered outside the programme's area, or the box was ticked or refused."""
+        if not self.area_name:
+            return False
+        if self.is_bound and (self.errors.get("area_confirmed") or self.data.get("area_confirmed")):
+            return True
+        raw = self.data.get("invoice_tax_id") if self.is_bound else self.initial.get("invoice_tax_id")
+        try:
+            tax_id = uscc_validate(raw or "")
+        except ValidationError:
+            return False
+        return application_outside_area(programme=self.programme, kind=self.kind, tax_id=tax_id)
 
     def clean(self):
         cleaned = super().clean()
         try:
-            checked = applicant_check(applicant=self.applicant_data())
+            checked = applicant_check(applicant=self.applicant_data(), programme=self.programme)
         except ValidationError as error:
             _rule_errors_show(self, error)
         else:
@@ -180,6 +242,7 @@ class ApplicantForm(ConsentFieldsMixin, forms.Form):
     def applicant_data(self) -> dict:
         data = {name: self.cleaned_data.get(name, "") for name in APPLICANT_FIELDS if name != "kind"}
         data["kind"] = self.kind
+        data["area_confirmed"] = bool(self.cleaned_data.get("area_confirmed"))
         return data
 
 
@@ -207,6 +270,10 @@ class RosterRowForm(RosterCardMixin, forms.Form):
         _("Previous certificate number"), max_length=40, required=False, autocomplete="off"
     )
 
+    def __init__(self, *args, programme=None, **kwargs):
+        self.programme = programme
+        super().__init__(*args, **kwargs)
+
     def clean_name(self):
         return re.sub(r"\s+", " ", self.cleaned_data["name"]).strip()
 
@@ -216,7 +283,7 @@ class RosterRowForm(RosterCardMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         try:
-            checked = roster_row_check(row=self.roster_data())
+            checked = roster_row_check(row=self.roster_data(), programme=self.programme)
         except ValidationError as error:
             _rule_errors_show(self, error)
         else:
@@ -260,8 +327,9 @@ class BaseRosterFormSet(forms.BaseFormSet):
         return result
 
 
-def roster_formset(data=None, *, initial=None, blank_rows: int = 0) -> BaseRosterFormSet:
-    """The roster formset: bound to ``data``, or showing the ``initial`` rows plus blank ones."""
+def roster_formset(data=None, *, initial=None, blank_rows: int = 0, programme=None) -> BaseRosterFormSet:
+    """The roster formset: bound to ``data``, or showing the ``initial`` rows plus blank ones; its
+    rows check what depends on the ``programme``."""
     extra = 0 if data is not None else len(initial or []) + blank_rows
     formset_class = forms.formset_factory(
         RosterRowForm,
@@ -272,7 +340,7 @@ def roster_formset(data=None, *, initial=None, blank_rows: int = 0) -> BaseRoste
         validate_max=True,
         absolute_max=MAX_ROSTER_ROWS,
     )
-    return formset_class(data, prefix=ROSTER_PREFIX, initial=initial)
+    return formset_class(data, prefix=ROSTER_PREFIX, initial=initial, form_kwargs={"programme": programme})
 
 
 def roster_rows_posted(data) -> list[dict]:
@@ -328,6 +396,7 @@ class IndividualForm(ConsentFieldsMixin, RosterRowForm):
     industry = forms.ChoiceField(
         label=_("Industry of your work unit"),
         choices=_blank_choice(INDUSTRY_CHOICES),
+        widget=IndustrySelect,
         help_text=_("Units in high-risk industries cannot register for this training."),
     )
     mail_recipient = _text(
@@ -387,8 +456,8 @@ class IndividualForm(ConsentFieldsMixin, RosterRowForm):
     consent_kinds = ATTACHMENT1_CONSENTS
     consent_given_by = ConsentGiver.TRAINEE
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, programme=None, **kwargs):
+        super().__init__(*args, programme=programme, **kwargs)
         self._consent_fields_add()
 
     # Optional fields that take another field's value when left empty.
@@ -397,7 +466,7 @@ class IndividualForm(ConsentFieldsMixin, RosterRowForm):
     def clean(self):
         cleaned = super().clean()
         try:
-            checked = applicant_check(applicant=self.applicant_data())
+            checked = applicant_check(applicant=self.applicant_data(), programme=self.programme)
         except ValidationError as error:
             # An empty optional field took another field's value: that field reports its problem.
             empty = [name for name in self.FALLBACK_FIELDS if not cleaned.get(name)]
@@ -448,7 +517,7 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
     photo = forms.FileField(
         label=_("Colour ID photo (25×35 mm)"),
         required=False,
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        widget=forms.FileInput(attrs={"accept": PHOTO_ACCEPT}),
         help_text=_(
             "A recent one-inch colour photo without a hat, JPEG or PNG, upright, at least 295×413 pixels."
         ),
@@ -456,13 +525,13 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
     id_front = forms.FileField(
         label=_("ID card, front (photo side)"),
         required=False,
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        widget=forms.FileInput(attrs={"accept": PHOTO_ACCEPT}),
         help_text=_("A clear photo or scan, JPEG or PNG."),
     )
     id_back = forms.FileField(
         label=_("ID card, back (national emblem side)"),
         required=False,
-        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
+        widget=forms.FileInput(attrs={"accept": PHOTO_ACCEPT}),
         help_text=_("A clear photo or scan, JPEG or PNG."),
     )
     # Required by the service, which says how to sign when it is left empty.
@@ -493,6 +562,13 @@ class Attachment2Form(ConsentFieldsMixin, forms.Form):
         self.trainee = trainee
         super().__init__(*args, **kwargs)
         self._consent_fields_add()
+        # The size limit next to each file input (a larger phone photo is scaled down, not refused).
+        limit = (
+            _("At most %(limit)s MB; a larger phone photo (up to %(input)s MB) is scaled down automatically.")
+            % documents.upload_limits()
+        )
+        for name in self.DOCUMENT_FIELDS:
+            self.fields[name].help_text = f"{self.fields[name].help_text} {limit}"
 
     def clean(self):
         cleaned = super().clean()

@@ -7,7 +7,7 @@ A trainee row is one person's registration in one programme; its status is what 
 import secrets
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -71,6 +71,27 @@ class Programme(models.Model):
         _("exam pass mark"), default=80, validators=[MaxValueValidator(100)]
     )
     exam_resits = models.PositiveSmallIntegerField(_("exam resits allowed"), default=2)
+    previous_certificate_required = models.BooleanField(
+        _("previous certificate number required"),
+        default=False,
+        help_text=_(
+            "Refresher trainees must give the number of their previous training certificate. When off "
+            "it is asked for but optional (the notice does not require it)."
+        ),
+    )
+    area_code_prefix = models.CharField(
+        _("area (administrative division code)"),
+        max_length=6,
+        default="4401",
+        blank=True,
+        validators=[RegexValidator(r"^\d{2,6}$", _("Enter 2 to 6 digits, e.g. 4401 for Guangzhou."))],
+        help_text=_(
+            "The training is for units in this area: a unit whose unified social credit code "
+            "(characters 3–8, the division where it is registered) does not start with these digits "
+            "confirms that it trains in the area, and reviewers see a flag. 4401 = Guangzhou; empty: "
+            "no check."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -125,6 +146,11 @@ class Application(models.Model):
     invoice_title = models.CharField(_("invoice title (unit full name)"), max_length=120)
     invoice_tax_id = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     invoice_email = models.EmailField(_("e-mail for the e-invoice"))
+    #: The unit's credit code is registered outside the programme's area and the contact confirmed
+    #: that it trains in the area (registration.services.applications); reviewers see the flag.
+    outside_area = models.BooleanField(
+        _("registered outside the area"), default=False, db_index=True, editable=False
+    )
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     submitted_ip = models.GenericIPAddressField(_("submitted from"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -159,6 +185,13 @@ class TraineeStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class DuplicateField(models.TextChoices):
+    """What a duplicate roster row shares with the live registration it duplicates."""
+
+    ID_NUMBER = "id_number", _("the same ID number")
+    MOBILE = "mobile", _("the same mobile number")
 
 
 LIVE_STATUSES = [TraineeStatus.SUBMITTED, TraineeStatus.RETURNED, TraineeStatus.APPROVED]
@@ -233,6 +266,26 @@ class Trainee(models.Model):
         related_name="+",
     )
 
+    # A unit roster row whose person (or mobile number) already had a live registration in the
+    # programme: saved like any other row, so that the anonymous submitter learns nothing, but never
+    # live (outside the uniqueness rules) and never approved. Set only by
+    # registration.services.applications.application_submit; reviewers reject it.
+    is_duplicate = models.BooleanField(
+        _("duplicate registration"), default=False, db_index=True, editable=False
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        editable=False,
+    )
+    duplicate_field = models.CharField(
+        _("duplicated by"), max_length=12, choices=DuplicateField.choices, blank=True, editable=False
+    )
+
     # Payment (set by the payments app through registration.services.payment.trainee_mark_paid)
     paid_at = models.DateTimeField(_("fee paid at"), null=True, blank=True, db_index=True)
 
@@ -250,13 +303,13 @@ class Trainee(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["programme", "mobile"],
-                condition=Q(status__in=LIVE_STATUSES, purged_at__isnull=True),
+                condition=Q(status__in=LIVE_STATUSES, purged_at__isnull=True, is_duplicate=False),
                 name="trainee_one_live_mobile_per_programme",
                 violation_error_message=_("This mobile number is already registered in this programme."),
             ),
             models.UniqueConstraint(
                 fields=["programme", "id_number_hash"],
-                condition=Q(status__in=LIVE_STATUSES) & ~Q(id_number_hash=""),
+                condition=Q(status__in=LIVE_STATUSES, is_duplicate=False) & ~Q(id_number_hash=""),
                 name="trainee_one_live_registration_per_person",
                 violation_error_message=_("This person already has a live registration in this programme."),
             ),

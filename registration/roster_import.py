@@ -391,8 +391,10 @@ def _applicant_from_row(values: list, applicant: dict) -> None:
             break
 
 
-def roster_read(file) -> RosterImport:
-    """Read a filled attachment 1 workbook. Raises :class:`WorkbookError` if it cannot be read."""
+def roster_read(file, *, programme=None) -> RosterImport:
+    """Read a filled attachment 1 workbook (rows checked by the ``programme``'s rules, see
+    :func:`registration.services.applications.roster_row_check`). Raises :class:`WorkbookError` if
+    it cannot be read."""
     table = _rows(file)[:MAX_SCAN_ROWS]
     result = RosterImport()
     columns = None
@@ -419,7 +421,7 @@ def roster_read(file) -> RosterImport:
                 "max": MAX_ROSTER_ROWS,
             }
             break
-        row_messages.append(_row_read(result, excel_row, raw, values, columns))
+        row_messages.append(_row_read(result, excel_row, raw, values, columns, programme=programme))
     _duplicates_add(result, row_messages)
     for excel_row, messages in zip(result.excel_rows, row_messages, strict=True):
         for message in messages:
@@ -442,7 +444,7 @@ def roster_read(file) -> RosterImport:
     return result
 
 
-def _row_read(result, excel_row, raw, values, columns) -> list[str]:
+def _row_read(result, excel_row, raw, values, columns, *, programme=None) -> list[str]:
     """Read one roster line into ``result`` (cleaned if valid, as typed otherwise); return its
     problems."""
     data = {name: raw.get(name, "") for name in ROSTER_FIELDS}
@@ -452,7 +454,7 @@ def _row_read(result, excel_row, raw, values, columns) -> list[str]:
     data["training_category"] = training_category_parse(raw.get("training_category")) or raw.get(
         "training_category", ""
     )
-    form = RosterRowForm(data=data)
+    form = RosterRowForm(data=data, programme=programme)
     messages = []
     if form.is_valid():
         row = form.roster_data()

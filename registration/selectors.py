@@ -1,10 +1,12 @@
 """Read-side queries of registration: the open programme, fees due, what reviewers look at."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils import timezone
 
-from .models import LIVE_STATUSES, Application, Programme, Trainee, TrainingCategory
+from .models import LIVE_STATUSES, Application, Programme, Trainee, TraineeStatus, TrainingCategory
 
 
 def yuan(fen: int | None) -> str:
@@ -82,3 +84,157 @@ def application_fee_summary(application: Application, trainees=None) -> FeeSumma
             else:
                 summary.count_refresher += 1
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Money per trainee: what is paid, reported and still due
+
+
+# ``name -> callable(trainee_ids) -> {trainee_id: (confirmed_fen, reported_fen)}``: the part of each
+# trainee's fee covered by confirmed payments and by payments reported but not confirmed yet. The
+# payments app registers it from its AppConfig.ready (registration must not import payments);
+# it answers in a fixed number of queries whatever the number of trainees. Without it nothing is
+# paid or reported.
+PAYMENT_SHARE_PROVIDERS: dict[str, Callable[[list[int]], dict[int, tuple[int, int]]]] = {}
+
+UNDER_REVIEW_STATUSES = (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED)
+
+
+@dataclass
+class TraineeMoney:
+    """One trainee's fee and where it stands, in fen.
+
+    ``paid_fen`` (已缴) is confirmed; ``pending_fen`` (待确认) is reported and awaits finance;
+    ``due_fen`` (尚需) is what is left to pay now: only an approved trainee owes anything now, and a
+    reported payment is never counted as still due. A trainee under review owes ``fee_fen`` after
+    approval (``later_fen``); a withdrawn or rejected one owes nothing.
+    """
+
+    trainee: Trainee
+    fee_fen: int
+    paid_fen: int = 0
+    pending_fen: int = 0
+    due_fen: int = 0
+    later_fen: int = 0
+
+    @property
+    def live(self) -> bool:
+        return self.trainee.status in LIVE_STATUSES
+
+    fee_yuan = property(lambda self: yuan(self.fee_fen))
+    paid_yuan = property(lambda self: yuan(self.paid_fen))
+    pending_yuan = property(lambda self: yuan(self.pending_fen))
+    due_yuan = property(lambda self: yuan(self.due_fen))
+    later_yuan = property(lambda self: yuan(self.later_fen))
+
+    @property
+    def state(self) -> str:
+        """``"paid"``, ``"pending"``, ``"due"``, ``"review"`` (owes after approval) or ``"none"``."""
+        if self.later_fen:
+            return "review"
+        if self.due_fen:
+            return "due"
+        if self.pending_fen:
+            return "pending"
+        if self.paid_fen:
+            return "paid"
+        return "none"
+
+
+@dataclass
+class ApplicationMoney:
+    """The money of an application, per trainee and in total (fen; ``yuan()`` or ``Decimal`` to show)."""
+
+    application: Application
+    rows: list[TraineeMoney] = field(default_factory=list)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(row, name) for row in self.rows)
+
+    @property
+    def paid_fen(self) -> int:
+        return self._sum("paid_fen")
+
+    @property
+    def pending_fen(self) -> int:
+        return self._sum("pending_fen")
+
+    @property
+    def due_fen(self) -> int:
+        return self._sum("due_fen")
+
+    @property
+    def later_fen(self) -> int:
+        return self._sum("later_fen")
+
+    @property
+    def fee_fen(self) -> int:
+        """The fees of the approved trainees (what is paid, reported or due now)."""
+        return sum(row.fee_fen for row in self.rows if row.trainee.status == TraineeStatus.APPROVED)
+
+    @property
+    def due_amount(self) -> Decimal:
+        """What is due now in yuan, exact: 240000 fen → ``Decimal("2400.00")``."""
+        return Decimal(self.due_fen).scaleb(-2)
+
+    fee_yuan = property(lambda self: yuan(self.fee_fen))
+    paid_yuan = property(lambda self: yuan(self.paid_fen))
+    pending_yuan = property(lambda self: yuan(self.pending_fen))
+    due_yuan = property(lambda self: yuan(self.due_fen))
+    later_yuan = property(lambda self: yuan(self.later_fen))
+
+    @property
+    def live_rows(self) -> list[TraineeMoney]:
+        return [row for row in self.rows if row.live]
+
+    @property
+    def under_review(self) -> list[TraineeMoney]:
+        return [row for row in self.rows if row.later_fen]
+
+    @property
+    def due_rows(self) -> list[TraineeMoney]:
+        return [row for row in self.rows if row.due_fen]
+
+
+def trainees_payment_shares(trainee_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """``{trainee_id: (confirmed_fen, reported_fen)}`` from the registered providers (zeros without)."""
+    trainee_ids = list(trainee_ids)
+    shares = dict.fromkeys(trainee_ids, (0, 0))
+    if not trainee_ids:
+        return shares
+    for provider in PAYMENT_SHARE_PROVIDERS.values():
+        for trainee_id, (confirmed, reported) in provider(trainee_ids).items():
+            if trainee_id in shares:
+                old_confirmed, old_reported = shares[trainee_id]
+                shares[trainee_id] = (old_confirmed + confirmed, old_reported + reported)
+    return shares
+
+
+def application_money(*, application: Application, trainees: list[Trainee] | None = None) -> ApplicationMoney:
+    """Per trainee 已缴 / 待确认 / 尚需 and the totals: the one place the application page and the
+    payment page read the money from. Pass ``trainees`` (the application's, in page order) when
+    already loaded; one query for them otherwise, and the providers' fixed number of queries."""
+    if trainees is None:
+        trainees = list(application.trainees.order_by("row_number", "pk"))
+    programme = application.programme
+    shares = trainees_payment_shares(t.pk for t in trainees)
+    money = ApplicationMoney(application=application)
+    for trainee in trainees:
+        fee = programme.fee_fen_for(trainee.training_category)
+        confirmed, reported = shares.get(trainee.pk, (0, 0))
+        row = TraineeMoney(trainee=trainee, fee_fen=fee, paid_fen=min(confirmed, fee))
+        if trainee.paid_at is not None:
+            row.paid_fen = fee  # marked paid (by confirmation or by finance on a statement line)
+        elif trainee.status == TraineeStatus.APPROVED:
+            row.pending_fen = min(reported, fee - row.paid_fen)
+            row.due_fen = fee - row.paid_fen - row.pending_fen
+        elif trainee.status in UNDER_REVIEW_STATUSES:
+            row.later_fen = fee - row.paid_fen
+        money.rows.append(row)
+    return money
+
+
+def trainee_consented_kinds(trainee: Trainee, *, given_by: str) -> set[str]:
+    """The kinds of consent recorded for the trainee (given by ``given_by``): attachment 2 shows them
+    as given after saving."""
+    return set(trainee.consents.filter(given_by=given_by).values_list("kind", flat=True))

@@ -3,7 +3,8 @@
 ID numbers follow GB 11643 (``stdnum.cn.ric``; 15-digit legacy numbers are upgraded to 18 digits),
 unified social credit codes GB 32100 (``stdnum.cn.uscc``); industries follow the sections of
 GB/T 4754 with the high-risk ones of section 一 of the notice split out so they can be refused.
-Mobile numbers: :func:`portal.validators.mobile_validate`.
+Mobile numbers: :func:`portal.validators.mobile_validate`. Photos: :func:`photo_colour_validate`
+(the notice asks for a recent colour photo).
 """
 
 import functools
@@ -13,6 +14,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageChops
 from stdnum import exceptions as stdnum_exceptions
 from stdnum import numdb
 from stdnum.cn import ric, uscc
@@ -105,6 +107,48 @@ def id_number_mask(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
+#: Image modes without colour.
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+#: A pixel is coloured when its channels differ by more than this (0-255): JPEG noise and chroma
+#: subsampling of a black-and-white picture saved in colour stay below it.
+PHOTO_COLOUR_SPREAD = 24
+#: The share of coloured pixels below which a photo counts as black and white. A colour ID photo
+#: has a face (and usually a coloured background): far more than this.
+PHOTO_COLOUR_MIN_SHARE = 0.02
+_PHOTO_SAMPLE = (96, 96)
+
+
+def photo_is_grayscale(image: Image.Image) -> bool:
+    """Whether a decoded photo is black and white: a gray mode, or colour channels that are (nearly)
+    equal in (nearly) every pixel (judged on a small copy: a few thousand pixels)."""
+    if image.mode in _GRAY_MODES:
+        return True
+    sample = image.copy()
+    sample.thumbnail(_PHOTO_SAMPLE)
+    if sample.mode != "RGB":
+        sample = sample.convert("RGB")  # P (palette), CMYK, RGBA...: the colours as shown
+    red, green, blue = sample.split()
+    spread = ImageChops.lighter(
+        ImageChops.lighter(ImageChops.difference(red, green), ImageChops.difference(green, blue)),
+        ImageChops.difference(red, blue),
+    )
+    coloured = sum(spread.histogram()[PHOTO_COLOUR_SPREAD + 1 :])
+    return coloured < PHOTO_COLOUR_MIN_SHARE * sample.width * sample.height
+
+
+def photo_colour_validate(image: Image.Image) -> Image.Image:
+    """Refuse a black-and-white (grayscale) photo: the notice asks for a recent colour photo."""
+    if photo_is_grayscale(image):
+        raise ValidationError(
+            _(
+                "The photo is black and white (grayscale). The notice asks for a recent colour photo: "
+                "upload a colour one-inch ID photo."
+            ),
+            code="photo_grayscale",
+        )
+    return image
+
+
 def uscc_validate(value: str) -> str:
     """Return the normalised 18-character unified social credit code or raise ``ValidationError``."""
     code = _SPACES.sub("", str(value or "")).upper()
@@ -130,6 +174,26 @@ def uscc_validate(value: str) -> str:
             code="uscc_format",
             params={"value": code},
         ) from None
+
+
+def uscc_area_code(code: str) -> str:
+    """The administrative division code of a valid credit code (characters 3–8, e.g. ``440106``)."""
+    return code[2:8]
+
+
+def uscc_in_area(code: str, *, prefix: str) -> bool:
+    """Whether a valid credit code is registered in the area whose division codes start with
+    ``prefix`` (``4401``: Guangzhou)."""
+    return uscc_area_code(code).startswith(prefix)
+
+
+@functools.lru_cache(maxsize=64)
+def uscc_area_name(prefix: str) -> str:
+    """The name of the area of a division code prefix (``4401`` → 广州市), or the prefix itself."""
+    code = (prefix + "000000")[:6]
+    names = {key: value for _part, props in numdb.get("cn/loc").info(code) for key, value in props.items()}
+    name = re.sub(r"^\[[^\]]*\]", "", names.get("county") or names.get("province") or "")
+    return name or prefix
 
 
 # Sections of GB/T 4754-2017; the high-risk trades of the notice (section 一) are listed apart.
@@ -160,6 +224,15 @@ INDUSTRY_CHOICES = [
 ]
 
 HIGH_RISK_INDUSTRIES = {"B", "C31-C32", "HAZ", "HAZ-MAJOR", "E", "G54"}
+# The refusal of a high-risk industry: on submit (industry_validate) and, as soon as one is chosen,
+# on the page (registration/industry.js reads it from the industry list's data attributes).
+HIGH_RISK_MESSAGE = _(
+    "“%(industry)s” is a high-risk industry. This online training is only for non-high-risk "
+    "businesses: all except mining, metal smelting, construction, road transport, units "
+    "producing, trading, storing or disposing of hazardous goods and units whose use of "
+    "hazardous goods constitutes a major hazard installation. Please attend the training "
+    "for high-risk industries instead."
+)
 
 _INDUSTRY_LABELS = dict(INDUSTRY_CHOICES)
 
@@ -171,13 +244,7 @@ def industry_validate(code: str) -> str:
         raise ValidationError(_("Choose the unit's industry from the list."), code="industry_unknown")
     if code in HIGH_RISK_INDUSTRIES:
         raise ValidationError(
-            _(
-                "“%(industry)s” is a high-risk industry. This online training is only for non-high-risk "
-                "businesses: all except mining, metal smelting, construction, road transport, units "
-                "producing, trading, storing or disposing of hazardous goods and units whose use of "
-                "hazardous goods constitutes a major hazard installation. Please attend the training "
-                "for high-risk industries instead."
-            ),
+            HIGH_RISK_MESSAGE,
             code="industry_high_risk",
             params={"industry": _INDUSTRY_LABELS[code]},
         )

@@ -7,11 +7,10 @@ links (``access_key``).
 The sign-up forms tell no visitor whether somebody is registered: the individual form answers
 every accepted submission with the same "an SMS is on its way" page, and a person already
 registered hears about it on the mobile number on file
-(:func:`registration.services.applications.application_submit_or_notify`). The unit's roster still
-names a row whose person is registered (the unit sees its application at once, so it must know
-who was not registered); how often it does so per address is limited
-(``REGISTRATION_RATE_CONFLICTS_IP``), as are sign-up POSTs per address
-(``REGISTRATION_RATE_SIGNUP_IP``).
+(:func:`registration.services.applications.application_submit_or_notify`). The unit's roster
+accepts a row whose person is registered like any other, as a flagged duplicate that reviewers
+reject (:func:`registration.services.applications.application_submit`): only the roster's own
+mistakes are shown. Sign-up POSTs are limited per address (``REGISTRATION_RATE_SIGNUP_IP``).
 """
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -32,6 +32,7 @@ from portal.spreadsheets import XLSX_CONTENT_TYPE
 
 from . import selectors
 from .consents import consent_field_name
+from .documents import upload_limits
 from .forms import (
     ApplicantForm,
     Attachment2Form,
@@ -45,13 +46,16 @@ from .models import Trainee, TraineeStatus
 from .roster_import import WorkbookError, roster_read, roster_template
 from .services import review
 from .services.applications import RosterValidationError, application_submit, application_submit_or_notify
-from .services.attachment2 import ATTACHMENT2_FILES, trainee_attachment2_submit
+from .services.attachment2 import (
+    ATTACHMENT2_FILES,
+    Attachment2Refused,
+    trainee_attachment2_submit,
+    trainee_documents_keep,
+)
 from .validators import id_number_mask
 
 # Sign-up POSTs (submit, import, add rows) per address and window (seconds).
 SIGNUP_RATE_IP = (20, 600)
-# Unit rosters: rows answered "already registered" per address and window.
-CONFLICTS_RATE_IP = (10, 24 * 3600)
 SESSION_SENT_MOBILE = "registration_sent_mobile"
 BLANK_ROWS_ADDED = 5
 EDITABLE_STATUSES = (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED)
@@ -90,16 +94,6 @@ def _signup_refused_message() -> str:
         "Too many sign-up attempts from your network in a short time. Nothing was saved: wait "
         "%(minutes)s minutes and submit again."
     ) % {"minutes": max(1, -(-window // 60))}
-
-
-def _conflicts_allowed(request, count: int) -> bool:
-    """Count ``count`` roster rows answered "already registered" for this address."""
-    limit, window = ratelimit_setting("REGISTRATION_RATE_CONFLICTS_IP", CONFLICTS_RATE_IP)
-    key = client_ip(request) or ""
-    return all(
-        ratelimit_hit(scope="signup-conflicts-ip", key=key, limit=limit, window_seconds=window)
-        for _row in range(count)
-    )
 
 
 # --- Start page -----------------------------------------------------------------------------
@@ -207,7 +201,10 @@ def unit_register(request):
         return closed
     if request.method == "GET":
         return _unit_render(
-            request, programme=programme, form=ApplicantForm(), formset=roster_formset(blank_rows=1)
+            request,
+            programme=programme,
+            form=ApplicantForm(programme=programme),
+            formset=roster_formset(blank_rows=1, programme=programme),
         )
     if not _signup_allowed(request):
         return _unit_refused(request, programme, _signup_refused_message())
@@ -219,12 +216,14 @@ def unit_register(request):
         return _unit_render(
             request,
             programme=programme,
-            form=ApplicantForm(initial=_applicant_initial(request.POST)),
-            formset=roster_formset(initial=roster_rows_posted(request.POST), blank_rows=BLANK_ROWS_ADDED),
+            form=ApplicantForm(initial=_applicant_initial(request.POST), programme=programme),
+            formset=roster_formset(
+                initial=roster_rows_posted(request.POST), blank_rows=BLANK_ROWS_ADDED, programme=programme
+            ),
         )
 
-    form = ApplicantForm(request.POST)
-    formset = roster_formset(request.POST)
+    form = ApplicantForm(request.POST, programme=programme)
+    formset = roster_formset(request.POST, programme=programme)
     extra_errors = []
     form_ok = form.is_valid()
     if formset.is_valid() and form_ok:
@@ -238,16 +237,6 @@ def unit_register(request):
                 ip=client_ip(request),
             )
         except RosterValidationError as exc:
-            if exc.conflicts and not _conflicts_allowed(request, exc.conflicts):
-                return _unit_refused(
-                    request,
-                    programme,
-                    _(
-                        "This roster names trainees who are already registered in this programme, more "
-                        "often than we answer one network in a day. If you submitted it before, its link "
-                        "was sent to the contact by SMS and e-mail; otherwise contact the association."
-                    ),
-                )
             extra_errors = _roster_errors_apply(exc, form=form, rows=rows)
         else:
             messages.success(
@@ -268,8 +257,8 @@ def _unit_refused(request, programme, message: str):
     return _unit_render(
         request,
         programme=programme,
-        form=ApplicantForm(initial=_applicant_initial(request.POST)),
-        formset=roster_formset(initial=posted_rows, blank_rows=0 if posted_rows else 1),
+        form=ApplicantForm(initial=_applicant_initial(request.POST), programme=programme),
+        formset=roster_formset(initial=posted_rows, blank_rows=0 if posted_rows else 1, programme=programme),
         extra_errors=[message],
         status=429,
     )
@@ -286,20 +275,24 @@ def _unit_import(request, programme):
         return _unit_render(
             request,
             programme=programme,
-            form=ApplicantForm(initial=initial),
-            formset=roster_formset(initial=posted_rows, blank_rows=0 if posted_rows else 1),
+            form=ApplicantForm(initial=initial, programme=programme),
+            formset=roster_formset(
+                initial=posted_rows, blank_rows=0 if posted_rows else 1, programme=programme
+            ),
             import_form=RosterImportForm(),
             import_report=report,
         )
     try:
-        result = roster_read(import_form.cleaned_data["workbook"])
+        result = roster_read(import_form.cleaned_data["workbook"], programme=programme)
     except WorkbookError as exc:
         report["errors"] = [str(exc)]
         return _unit_render(
             request,
             programme=programme,
-            form=ApplicantForm(initial=initial),
-            formset=roster_formset(initial=posted_rows, blank_rows=0 if posted_rows else 1),
+            form=ApplicantForm(initial=initial, programme=programme),
+            formset=roster_formset(
+                initial=posted_rows, blank_rows=0 if posted_rows else 1, programme=programme
+            ),
             import_form=RosterImportForm(),
             import_report=report,
         )
@@ -317,12 +310,12 @@ def _unit_import(request, programme):
     rows = posted_rows + result.rows
     if rows and not all(result.valid):
         # Bound, so every bad row shows its errors where it is, as on submit.
-        formset = roster_formset(roster_form_data(rows))
+        formset = roster_formset(roster_form_data(rows), programme=programme)
         formset.is_valid()
     else:
         # All rows read cleanly: no need to check them a second time before the page is shown.
-        formset = roster_formset(initial=rows, blank_rows=0 if rows else 1)
-    form = ApplicantForm(initial=initial)
+        formset = roster_formset(initial=rows, blank_rows=0 if rows else 1, programme=programme)
+    form = ApplicantForm(initial=initial, programme=programme)
     return _unit_render(
         request,
         programme=programme,
@@ -350,17 +343,17 @@ def individual_register(request):
     if closed:
         return closed
     if request.method == "GET":
-        return _individual_render(request, programme=programme, form=IndividualForm())
+        return _individual_render(request, programme=programme, form=IndividualForm(programme=programme))
     if not _signup_allowed(request):
         initial = {name: value for name, value in request.POST.items() if name != "csrfmiddlewaretoken"}
         return _individual_render(
             request,
             programme=programme,
-            form=IndividualForm(initial=initial),
+            form=IndividualForm(initial=initial, programme=programme),
             extra_errors=[_signup_refused_message()],
             status=429,
         )
-    form = IndividualForm(request.POST)
+    form = IndividualForm(request.POST, programme=programme)
     extra_errors = []
     if form.is_valid():
         try:
@@ -401,16 +394,20 @@ def application_detail(request, access_key):
         raise Http404
     trainees = list(application.trainees.all())
     summary = selectors.application_fee_summary(application, trainees)
+    money = selectors.application_money(application=application, trainees=trainees)
+    money_rows = {row.trainee.pk: row for row in money.rows}
     context = {
         "application": application,
         "programme": application.programme,
         "summary": summary,
+        "money": money,
         "fee_initial": selectors.yuan(summary.fee_initial_fen),
         "fee_refresher": selectors.yuan(summary.fee_refresher_fen),
         "lines": [
             {
                 "trainee": line.trainee,
                 "fee": selectors.yuan(line.fee_fen),
+                "money": money_rows[line.trainee.pk],
                 "live": line.live,
                 "withdrawable": line.trainee.status in EDITABLE_STATUSES,
                 "complete": line.trainee.attachment2_complete,
@@ -461,6 +458,13 @@ def _attachment2_initial(trainee) -> dict:
         "landline": trainee.landline,
         "email": trainee.email,
         "work_history": trainee.work_history,
+        # After saving, the signature and the consents show as given.
+        "declaration_name": trainee.declaration_name if trainee.declared_at else "",
+        **{
+            consent_field_name(kind): True
+            for kind in selectors.trainee_consented_kinds(trainee, given_by=Attachment2Form.consent_given_by)
+            if kind in Attachment2Form.consent_kinds
+        },
     }
 
 
@@ -480,7 +484,17 @@ def attachment2(request, access_key):
             )
             return redirect("registration:attachment2", access_key=access_key)
         form = Attachment2Form(request.POST, request.FILES, trainee=trainee)
-        if form.is_valid():
+        kept: list[str] = []
+        if not form.is_valid():
+            # The rest of the form is refused: the valid documents are kept all the same.
+            result = trainee_documents_keep(
+                trainee=trainee, files=form.service_files(), ip=client_ip(request)
+            )
+            kept = result.kept
+            for name, errors in result.errors.items():
+                for message in errors:
+                    form.add_error(name, message)
+        else:
             was_returned = trainee.status == TraineeStatus.RETURNED
             try:
                 trainee_attachment2_submit(
@@ -490,6 +504,9 @@ def attachment2(request, access_key):
                     consents=form.consents_given(),
                     ip=client_ip(request),
                 )
+            except Attachment2Refused as exc:
+                form_errors_apply(form, exc)
+                kept = exc.kept
             except ValidationError as exc:
                 form_errors_apply(form, exc)
             else:
@@ -500,6 +517,19 @@ def attachment2(request, access_key):
                     else _("Your information form is saved. Association staff will review it."),
                 )
                 return redirect("registration:attachment2", access_key=access_key)
+        if kept:
+            trainee.refresh_from_db()
+            messages.info(
+                request,
+                _(
+                    "Saved: %(documents)s. You need not choose them again; correct the rest and submit the form."
+                )
+                % {
+                    "documents": pgettext("list separator", ", ").join(
+                        str(Attachment2Form.base_fields[name].label) for name in kept
+                    )
+                },
+            )
     else:
         form = Attachment2Form(initial=_attachment2_initial(trainee), trainee=trainee)
     context = {
@@ -521,5 +551,6 @@ def attachment2(request, access_key):
             for kind in ATTACHMENT2_FILES
         ],
         "error_summary": _error_summary(form) if form.is_bound else [],
+        "limits": upload_limits(),
     }
     return _private(render(request, "registration/attachment2.html", context))

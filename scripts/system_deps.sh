@@ -17,7 +17,7 @@ packages+=("$@")
 
 if ! command -v dpkg >/dev/null; then
   if ! fc-list :lang=zh 2>/dev/null | grep -q . || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0 \
-    || ! command -v nginx >/dev/null || ! command -v ffmpeg >/dev/null; then
+    || ! command -v nginx >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v wrk >/dev/null; then
     echo "Install Pango, HarfBuzz (with its subset library), CJK fonts (Noto CJK, HanaMin, BabelStone Han)," >&2
     echo "nginx, ffmpeg and wrk, e.g. on macOS: brew install pango harfbuzz font-noto-serif-cjk-sc" >&2
     echo "font-hanamin font-babelstone-han nginx ffmpeg wrk" >&2

@@ -14,7 +14,7 @@ from learning.models import Enrollment, EnrollmentStatus
 from learning.selectors.study import enrollment_study_overviews
 from portal.models import User
 from portal.services import audit_record
-from portal.workdays import working_days_add
+from portal.workdays import Deadline, working_days_deadline
 from registration.validators import id_number_mask
 
 from ..models import Certificate
@@ -63,7 +63,7 @@ def certificates_issue(*, enrollment_ids: list[int], actor: User | None = None) 
                 else:
                     candidates.append(enrollment)
             overviews = enrollment_study_overviews(candidates)
-            due_by_day: dict[date, date] = {}
+            due_by_day: dict[date, Deadline] = {}
             rows = []
             for enrollment in candidates:
                 overview = overviews[enrollment.pk]
@@ -79,7 +79,7 @@ def certificates_issue(*, enrollment_ids: list[int], actor: User | None = None) 
                     continue
                 passed_day = timezone.localdate(enrollment.passed_at)
                 if passed_day not in due_by_day:
-                    due_by_day[passed_day] = working_days_add(
+                    due_by_day[passed_day] = working_days_deadline(
                         start=passed_day, days=config.mailing_working_days
                     )
                 trainee = enrollment.trainee
@@ -99,7 +99,8 @@ def certificates_issue(*, enrollment_ids: list[int], actor: User | None = None) 
                         mail_recipient=application.mail_recipient,
                         mail_phone=application.mail_phone,
                         mail_address=application.mail_address,
-                        mail_due_on=due_by_day[passed_day],
+                        mail_due_on=due_by_day[passed_day].date,
+                        deadline_provisional=due_by_day[passed_day].provisional,
                     )
                 )
             if not rows:

@@ -1,6 +1,7 @@
 """Mailing the printed certificate by courier: the SF Express booking sheet (marks the certificates
 "courier booked"), tracking numbers recorded one by one or imported from SF's file (all or nothing),
-each telling the holder (``certificates.services.notices``)."""
+each telling the holder (``certificates.services.notices``); the provisional mailing deadlines
+recomputed after a calendar import (``portal.workday_calendar``)."""
 
 import re
 import unicodedata
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from portal.selectors import association_get
 from portal.services import audit_record
+from portal.workdays import working_days_deadline
 
 from ..models import Certificate, CertificateStatus, MailingStatus
 from .config import certificate_settings_get
@@ -191,3 +193,37 @@ def mailing_list_export(*, certificate_ids: list[int], actor: User, ip: str | No
         )
         association = association_get()
         return mailing_workbook(rows, config=config, sender_company=association.name if association else "")
+
+
+def mailing_deadlines_recompute(*, certificate_ids: list[int]) -> int:
+    """Recompute the provisional mailing deadlines of these certificates not mailed yet (after the
+    calendar of a year they count over was imported); each change is audited. Idempotent: mailed,
+    revoked or no longer provisional certificates are skipped. Returns how many changed."""
+    config = certificate_settings_get()
+    changed = 0
+    with transaction.atomic():
+        rows = list(
+            Certificate.objects.select_for_update()
+            .filter(pk__in=certificate_ids, status=CertificateStatus.VALID, deadline_provisional=True)
+            .exclude(mailing_status=MailingStatus.MAILED)
+            .order_by("pk")
+        )
+        for row in rows:
+            deadline = working_days_deadline(
+                start=timezone.localdate(row.passed_at), days=config.mailing_working_days
+            )
+            if (row.mail_due_on, row.deadline_provisional) == (deadline.date, deadline.provisional):
+                continue
+            old = {"mail_due_on": row.mail_due_on.isoformat(), "provisional": True}
+            row.mail_due_on, row.deadline_provisional = deadline.date, deadline.provisional
+            row.save(update_fields=["mail_due_on", "deadline_provisional"])
+            audit_record(
+                actor=None,
+                action="certificate.mail_deadline_recomputed",
+                target=row,
+                old=old,
+                new={"mail_due_on": deadline.date.isoformat(), "provisional": deadline.provisional},
+                reason=_("Recomputed with the official working-day calendar."),
+            )
+            changed += 1
+    return changed

@@ -3,7 +3,7 @@ time credited to each), presence checks, the exam unlock and the "study" pipelin
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -18,6 +18,8 @@ from ..models import (
     Enrollment,
     Lesson,
     LessonProgress,
+    RecordStatus,
+    StudyRecord,
     StudyState,
     class_hour_ms,
     hours_to_ms,
@@ -104,6 +106,20 @@ class LessonRow:
     def percent(self) -> int:
         return min(100, int(self.credited_ms * 100 / self.required_ms)) if self.required_ms else 100
 
+    @property
+    def minutes_done(self) -> int:
+        """Whole minutes credited (the lesson page counts in minutes, not in 0.1 class-hour steps)."""
+        return min(self.credited_ms, self.required_ms) // 60_000
+
+    @property
+    def minutes_required(self) -> int:
+        return -(-self.required_ms // 60_000)
+
+    @property
+    def minutes_left(self) -> int:
+        """Minutes still to spend on the lesson (rounded up: 30 s left is still a minute to stay)."""
+        return -(-max(0, self.required_ms - self.credited_ms) // 60_000)
+
 
 @dataclass
 class CourseRow:
@@ -173,6 +189,34 @@ class StudyOverview:
     @property
     def complete(self) -> bool:
         return self.all_lessons_done and self.done_ms >= self.required_ms
+
+    @property
+    def lessons_ms(self) -> int:
+        """The class hours of all the plan's lessons (may be more than the programme requires)."""
+        return sum(row.required_ms for row in self.lessons)
+
+    @property
+    def lessons_exceed_required(self) -> bool:
+        """The lessons add up to more than the required hours: every lesson must still be complete."""
+        return self.lessons_ms > self.required_ms
+
+    @property
+    def left_ms(self) -> int:
+        """Study still needed to unlock the exam (every lesson complete, the hours reached)."""
+        return max(0, max(self.lessons_ms, self.required_ms) - self.done_ms)
+
+    @property
+    def hours_lessons(self) -> Decimal:
+        return hours_display(self.lessons_ms)
+
+    @property
+    def hours_left(self) -> Decimal:
+        """Rounded up (a few minutes still needed never show as 0.0)."""
+        return (Decimal(self.left_ms) / class_hour_ms()).quantize(Decimal("0.1"), rounding=ROUND_UP)
+
+    @property
+    def lessons_left(self) -> int:
+        return sum(1 for row in self.lessons if not row.completed)
 
     def next_lesson(self) -> LessonRow | None:
         for row in self.lessons:
@@ -274,6 +318,16 @@ def enrollment_lesson(enrollment: Enrollment, lesson_pk: int) -> Lesson | None:
         )
         .select_related("course")
         .first()
+    )
+
+
+def lesson_time_removals(enrollment: Enrollment, lesson: Lesson, *, limit: int = 10) -> list[StudyRecord]:
+    """The study time of this lesson that was taken off again (a presence check missed, on the page
+    or by the overdue sweep after the learner left), newest first: the lesson page explains each."""
+    return list(
+        StudyRecord.objects.filter(
+            enrollment=enrollment, lesson=lesson, status=RecordStatus.DISCARDED, credited_ms__gt=0
+        ).order_by("-resolved_at", "-pk")[:limit]
     )
 
 

@@ -3,7 +3,8 @@
 
 - ``accounts``: opening the study account of a paid trainee (once), the sweep that opens missed
   ones, and setting one's own password with a one-time link or a 6-digit code.
-- ``messages``: the notices (``*_notify``): the account-opened message, the deadline reminders.
+- ``messages``: the notices (``*_notify``): the account-opened message, the deadline reminders,
+  the expiry.
 - ``windows``: the study window: expiry of enrollments past their deadline, staff extensions.
 - ``passing``: marking an enrollment passed (called by the exams app).
 - ``study``: study time: sessions, heartbeats, presence checks (the crediting rules are in its

@@ -188,6 +188,8 @@ def access_code_request(*, mobile: str, ip: str | None = None) -> bool:
                 email=user.email,
                 subject=_("Set your study account password"),
                 body=body,
+                kind="password_code",
+                params={"code": issued.code},
                 event_key=f"access_code:{issued.access.pk}",
                 about=user,
             )

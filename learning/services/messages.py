@@ -3,7 +3,11 @@
 Each ``*_notify`` service is run by a Celery task after the commit (``learning.tasks``), claims its
 notice once (``Enrollment.welcome_sent_at``; one ``EnrollmentReminder`` row per reminder and
 deadline) and hands it to :func:`portal.notifications.notices_deliver`, which records it and sends
-each message on its own: a failure is recorded and logged without the text, never raised here.
+each message on its own: a failure is recorded and logged without the text, never raised here
+(README, Code style, Notices). The SMS are message kinds (``account_opened``,
+``account_opened_existing``, ``study_deadline_reminder``, ``enrollment_expired``); the e-mails
+carry the fuller text. The expiry notice is recorded in the expiry run's own transaction
+(:func:`enrollments_expired_notify`).
 The code-by-SMS notice belongs to its request (:func:`learning.services.accounts.access_code_request`).
 """
 
@@ -18,11 +22,12 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.http import site_url
+from portal.messaging.kinds import link_param
 from portal.notifications import Notice, notices_deliver
 from portal.services import audit_record
 
 from ..conf import conf
-from ..models import EXPIRABLE_STATUSES, AccessCodePurpose, Enrollment, EnrollmentReminder
+from ..models import EXPIRABLE_STATUSES, AccessCodePurpose, Enrollment, EnrollmentReminder, EnrollmentStatus
 from ..selectors.enrollments import enrollment_days_left
 from .accounts import access_code_issue
 
@@ -54,6 +59,8 @@ def enrollment_welcome_notify(*, enrollment_id: int) -> bool:
                 "days": enrollment.programme.study_window_days,
             }
             if user.has_usable_password():
+                kind = "account_opened_existing"
+                sms = {key: params[key] for key in ("name", "programme", "deadline")}
                 params["url"] = site_url(reverse("portal:login"))
                 params["reset_url"] = site_url(reverse("learning:code_request"))
                 body = (
@@ -77,6 +84,9 @@ def enrollment_welcome_notify(*, enrollment_id: int) -> bool:
                     code_url=site_url(reverse("learning:code_confirm")),
                     hours=conf("LEARNING_LINK_HOURS"),
                 )
+                kind = "account_opened"
+                sms = {key: params[key] for key in ("name", "programme", "hours", "deadline")}
+                sms["link"] = link_param(issued.link_url)
                 body = (
                     _(
                         "%(name)s, your study account for %(programme)s is open. Your login is your mobile number "
@@ -91,6 +101,8 @@ def enrollment_welcome_notify(*, enrollment_id: int) -> bool:
                 email=trainee.email or user.email,
                 subject=_("Your study account is open"),
                 body=body,
+                kind=kind,
+                params=sms,
                 event_key=f"enrollment:{enrollment.pk}:welcome",
                 about=enrollment,
             )
@@ -154,22 +166,50 @@ def reminders_notify(*, now: datetime | None = None, batch_size: int | None = No
 def _reminder_notice(reminder: EnrollmentReminder, day: int, now: datetime) -> Notice:
     enrollment = reminder.enrollment
     with translation.override(settings.LANGUAGE_CODE):
-        body = _(
-            "%(name)s, %(days)s days are left to finish study and exam of %(programme)s: the deadline is "
-            "%(deadline)s. After it the study account is void and fees are not refunded. %(url)s"
-        ) % {
+        params = {
             "name": enrollment.trainee.name,
             "days": enrollment_days_left(enrollment, now=now),
             "programme": enrollment.programme.name,
             "deadline": _local(enrollment.deadline),
-            "url": site_url(reverse("learning:centre")),
         }
+        body = _(
+            "%(name)s, %(days)s days are left to finish study and exam of %(programme)s: the deadline is "
+            "%(deadline)s. After it the study account is void and fees are not refunded. %(url)s"
+        ) % {**params, "url": site_url(reverse("learning:centre"))}
         subject = _("Study deadline in %(days)s days") % {"days": day}
     return Notice(
         mobile=enrollment.user.mobile,
         email=enrollment.trainee.email or enrollment.user.email,
         subject=subject,
         body=body,
+        kind="study_deadline_reminder",
+        params=params,
         event_key=f"enrollment:{enrollment.pk}:reminder:{reminder.kind}:{reminder.deadline.isoformat()}",
         about=enrollment,
     )
+
+
+def enrollments_expired_notify(*, run: uuid.UUID | str) -> int:
+    """Tell each trainee whose enrollment the expiry run ``run`` voided (``enrollment_expired``, by
+    SMS and e-mail). Call it in the run's transaction (:func:`learning.services.windows.enrollments_expire`):
+    the messages are recorded there and sent after the commit; the event key (enrollment and run)
+    records nothing twice. Returns how many trainees were told."""
+    expired = Enrollment.objects.filter(expiry_run=run, status=EnrollmentStatus.EXPIRED).select_related(
+        "user", "trainee", "programme"
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        notices = [
+            Notice(
+                mobile=enrollment.user.mobile,
+                email=enrollment.trainee.email or enrollment.user.email,
+                subject="",  # the kind's label
+                body="",  # the kind's text
+                kind="enrollment_expired",
+                params={"name": enrollment.trainee.name, "programme": enrollment.programme.name},
+                event_key=f"enrollment:{enrollment.pk}:expired:{run}",
+                about=enrollment,
+            )
+            for enrollment in expired.order_by("pk").iterator(chunk_size=500)
+        ]
+        notices_deliver(notices)
+    return len(notices)

@@ -11,6 +11,10 @@ window's crediting. A heartbeat is authenticated by the login session that opene
 and does a constant, small number of queries (:func:`study_heartbeat`: the hottest endpoint of the
 portal, so its row is read in one raw SELECT and nothing is imported on its path). Hours earned
 elsewhere are entered by staff (:mod:`learning.services.staff_hours`).
+
+One module (under 600 lines) on purpose: session start, heartbeat, presence check and the overdue
+sweep read and write the same live-session row through the same private helpers
+(``_discard_pending``, ``_next_check_at``, ``_presence_payload``, ``StudyResult``).
 """
 
 import hashlib

@@ -4,8 +4,8 @@ Every enrollment has a deadline (``Programme.study_window_days`` after the accou
 passes without a passed exam, :func:`enrollments_expire` voids the enrollment: the statuses it voids
 are ``learning.models.EXPIRABLE_STATUSES`` (kept in the models, where the partial deadline index
 uses them). Staff with ``learning.extend_enrollment`` extend a window (:func:`enrollment_extend`),
-which makes an expired enrollment active again. The reminders before the deadline are notices
-(:mod:`learning.services.messages`).
+which makes an expired enrollment active again. The reminders before the deadline and the notice
+of the expiry are notices (:mod:`learning.services.messages`).
 """
 
 import uuid
@@ -21,6 +21,7 @@ from portal.models import User
 from portal.services import audit_record
 
 from ..models import EXPIRABLE_STATUSES, EXPIRY_AUDIT_ACTION, Enrollment, EnrollmentStatus
+from .messages import enrollments_expired_notify
 
 
 def enrollments_expire(*, now: datetime | None = None) -> int:
@@ -57,6 +58,7 @@ def enrollments_expire(*, now: datetime | None = None) -> int:
                 },
                 reason=reason,
             )
+            enrollments_expired_notify(run=run)  # recorded here, sent after the commit
     return count
 
 

@@ -63,6 +63,7 @@ class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "payment",
         "status",
         "due_on",
+        "deadline_provisional",
         "number",
         "pdf_link",
         "issued_at",
@@ -101,6 +102,13 @@ class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
         @admin.display(description=gettext_lazy("issue by"), ordering="due_on")
         def due_display(obj):
+            shown = due_urgency_display(obj)
+            if obj.deadline_provisional and obj.status == InvoiceStatus.REQUESTED and obj.due_on is not None:
+                # Counted over days without official calendar data: recomputed after the import.
+                return format_html('{} <em class="deadline-provisional">({})</em>', shown, _("provisional"))
+            return shown
+
+        def due_urgency_display(obj):
             if obj.due_on is None:
                 return "—"
             urgency = (

@@ -1,38 +1,112 @@
-"""Notices of payments: the issued e-invoice to the buyer, the daily digest of invoice deadlines to
-finance. Both run in Celery tasks (``payments.tasks``) and claim their notice once.
+"""Notices of payments: finance's decision on a reported payment to the unit's contact, the issued
+e-invoice to the buyer, the daily digest of invoice deadlines to finance.
 
-The digest goes through ``portal.notifications.notices_deliver`` (recorded, sent after the commit,
-failures logged and never raised). The invoice e-mail is sent directly by
+The decision notices (message kinds ``payment_confirmed`` / ``payment_rejected``) are recorded in
+the transaction that confirms or rejects the payment (their event key holds the payment: recorded
+once). The invoice e-mail and the digest run in Celery tasks (``payments.tasks``) and claim their
+notice once.
+
+The digest and the SMS telling the payer that the invoice was e-mailed (message kind
+``invoice_issued``) go through ``portal.notifications.notices_deliver`` (recorded, sent after the
+commit, failures logged and never raised). The invoice e-mail is sent directly by
 ``portal.notifications.email_send`` because it carries the invoice PDF and the message records
 hold no attachments; it follows the same policy: a refused e-mail is logged without its text and
 the invoice stays unsent (``emailed_at`` empty in admin), nothing is raised.
 """
 
 import logging
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portal.http import site_url
+from portal.messaging.kinds import link_param
 from portal.notifications import Notice, email_send, notices_deliver
 from portal.roles import FINANCE
 from portal.services import audit_record
-from portal.workdays import working_days_add
+from portal.workdays import is_workday, working_days_add
+from registration.models import ApplicantKind
+from registration.services.fields import mobile_or_none
 
 from .. import selectors
-from ..models import Invoice, InvoiceStatus, yuan
+from ..models import Invoice, InvoiceStatus, Payment, yuan
 
 logger = logging.getLogger("payments")
 
 
+def _contact_payment_notice(payment: Payment, *, event: str, kind: str, params: dict) -> Notice:
+    """The notice to the application's contact: SMS when the contact phone is a mobile number;
+    e-mail (the kind's label and text) for a unit only: an individual's address was typed by
+    whoever filled the public form, and the text links to the private payment page."""
+    application = payment.application
+    return Notice(
+        mobile=mobile_or_none(application.contact_phone) or "",
+        email=application.contact_email if application.kind != ApplicantKind.INDIVIDUAL else "",
+        subject="",
+        body="",
+        kind=kind,
+        params=params,
+        event_key=f"payment:{payment.pk}:{event}",
+        about=payment,
+    )
+
+
+def payment_confirmed_notify(*, payment: Payment) -> None:
+    """Tell the contact that the payment arrived (``payment_confirmed``). Call it in the transaction
+    that confirms the payment: recorded there, sent after the commit, never raised."""
+    with translation.override(settings.LANGUAGE_CODE):
+        notices_deliver(
+            [
+                _contact_payment_notice(
+                    payment,
+                    event="confirmed",
+                    kind="payment_confirmed",
+                    params={"reference": payment.application.reference, "amount": yuan(payment.amount_fen)},
+                )
+            ]
+        )
+
+
+def payment_rejected_notify(*, payment: Payment) -> None:
+    """Tell the contact that the reported payment could not be confirmed, with finance's reason and
+    the payment page (``payment_rejected``). Call it in the transaction that rejects the payment."""
+    application = payment.application
+    with translation.override(settings.LANGUAGE_CODE):
+        notices_deliver(
+            [
+                _contact_payment_notice(
+                    payment,
+                    event="rejected",
+                    kind="payment_rejected",
+                    params={
+                        "reference": application.reference,
+                        "amount": yuan(payment.amount_fen),
+                        "reason": payment.decision_reason,
+                        "link": link_param(
+                            site_url(reverse("payments:application_pay", args=[application.access_key]))
+                        ),
+                    },
+                )
+            ]
+        )
+
+
 def invoice_email_notify(*, invoice_id: int) -> bool:
     """E-mail the issued invoice PDF to the buyer once (idempotent: ``emailed_at`` is the claim;
-    concurrent runs serialise on the row lock). ``False`` when there was nothing to send or the
-    mail server refused it."""
+    concurrent runs serialise on the row lock), then tell the payer by SMS (``invoice_issued``).
+    ``False`` when there was nothing to send or the mail server refused it."""
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .filter(pk=invoice_id)
+            .first()
+        )
         if invoice is None or invoice.status != InvoiceStatus.ISSUED or invoice.emailed_at is not None:
             return False
         with invoice.pdf.open("rb") as handle:
@@ -60,13 +134,32 @@ def invoice_email_notify(*, invoice_id: int) -> bool:
         invoice.emailed_at = timezone.now()
         invoice.save(update_fields=["emailed_at"])
         audit_record(actor=None, action="invoice.emailed", target=invoice, new={"to": invoice.email})
+        if invoice.payment.payer_mobile:
+            notices_deliver(
+                [
+                    Notice(
+                        mobile=invoice.payment.payer_mobile,
+                        email="",
+                        subject="",
+                        body="",
+                        kind="invoice_issued",
+                        params={"number": invoice.number},
+                        event_key=f"invoice:{invoice.pk}:issued",
+                        about=invoice,
+                    )
+                ]
+            )
     return True
 
 
-def invoice_deadlines_notify() -> int:
-    """E-mail each finance staff member a digest of overdue / due-soon invoices, once a day (one
-    query for the queue). Returns how many invoices the digest lists (0: nobody told)."""
-    today = timezone.localdate()
+def invoice_deadlines_notify(*, today: date | None = None) -> int:
+    """E-mail each finance staff member a digest of overdue / due-soon invoices, once a working day
+    (one query for the queue). The beat runs it daily; on a day off by the working-day calendar
+    (``portal.workdays``, not crontab weekdays) it sends nothing. Returns how many invoices the
+    digest lists (0: nobody told)."""
+    today = today or timezone.localdate()
+    if not is_workday(today):
+        return 0
     limit = working_days_add(start=today, days=selectors.DUE_SOON_WORKING_DAYS)
     urgent = list(selectors.invoices_to_issue().filter(due_on__lte=limit))
     if not urgent:

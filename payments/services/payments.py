@@ -2,11 +2,11 @@
 
 Confirming a payment marks every trainee whose fee is now covered as paid (registration's
 ``trainee_mark_paid``, which starts the study account after the commit) and starts the clock of the
-payment's invoice (:data:`payments.services.invoices.INVOICE_WORKING_DAYS`).
+payment's invoice at the payment's date (:func:`payments.services.invoices.invoice_clock_start`).
 """
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -17,13 +17,13 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from portal.services import audit_record
 from portal.uploads import image_upload_check
-from portal.workdays import working_days_add
 from registration.models import Application, Trainee, TraineeStatus
 from registration.services.payment import trainee_mark_paid, trainee_mark_unpaid
 
 from .. import selectors
 from ..models import Invoice, InvoiceStatus, Payment, PaymentSource, PaymentStatus, yuan
-from .invoices import INVOICE_WORKING_DAYS
+from .invoices import invoice_clock_start, invoice_deadline
+from .notices import payment_confirmed_notify, payment_rejected_notify
 
 SCREENSHOT_MAX_BYTES = 5 * 1024 * 1024
 
@@ -39,6 +39,16 @@ def screenshot_clean(upload) -> ContentFile:
         return ContentFile(out.getvalue(), name="screenshot.jpg")
     image.save(out, format="PNG")
     return ContentFile(out.getvalue(), name="screenshot.png")
+
+
+#: A reported payment time may be this far ahead of the server's clock (a phone's clock drifts).
+PAID_AT_TOLERANCE = timedelta(minutes=10)
+
+
+def paid_at_check(*, paid_at: datetime) -> None:
+    """Refuse a payment time in the future (the payment form checks it too, with its other fields)."""
+    if paid_at > timezone.now() + PAID_AT_TOLERANCE:
+        raise ValidationError({"paid_at": _("The time paid cannot be in the future.")})
 
 
 def payment_report(
@@ -67,8 +77,7 @@ def payment_report(
         raise ValidationError({"transaction_no": _("Enter the transaction number.")})
     if amount_fen <= 0:
         raise ValidationError({"amount": _("Enter the amount paid.")})
-    if paid_at > timezone.now() + timedelta(minutes=10):
-        raise ValidationError({"paid_at": _("The time paid cannot be in the future.")})
+    paid_at_check(paid_at=paid_at)
     with transaction.atomic():
         ids = [t.pk for t in trainees]
         locked = list(
@@ -147,9 +156,17 @@ def _mark_covered_trainees_paid(*, payment: Payment, actor: User | None, ip: str
 
 
 def payment_confirm(
-    *, payment: Payment, actor: User | None, ip: str | None = None, mismatch_reason: str = ""
+    *,
+    payment: Payment,
+    actor: User | None,
+    ip: str | None = None,
+    mismatch_reason: str = "",
+    paid_on: date | None = None,
 ) -> Payment:
     """Finance confirms the money arrived. Trainees whose fee is now covered are marked paid.
+
+    The invoice clock starts at the payment's date: ``paid_on`` (the bank statement's transaction
+    date, given when a statement line is confirmed), else :func:`invoice_clock_start`.
 
     When the amount differs from what is due, finance must say why (``mismatch_reason``); otherwise
     the confirmation is refused. Account provisioning starts only after this transaction commits
@@ -193,9 +210,12 @@ def payment_confirm(
         )
         invoice = Invoice.objects.select_for_update().filter(payment=payment).first()
         if invoice is not None and invoice.status == InvoiceStatus.REQUESTED:
-            invoice.due_on = working_days_add(start=timezone.localdate(now), days=INVOICE_WORKING_DAYS)
-            invoice.save(update_fields=["due_on"])
+            deadline = invoice_deadline(paid_on=paid_on or invoice_clock_start(payment=payment))
+            invoice.due_on = deadline.date
+            invoice.deadline_provisional = deadline.provisional
+            invoice.save(update_fields=["due_on", "deadline_provisional"])
         _mark_covered_trainees_paid(payment=payment, actor=actor, ip=ip)
+        payment_confirmed_notify(payment=payment)  # recorded here, sent after the commit
     return payment
 
 
@@ -228,6 +248,7 @@ def payment_reject(*, payment: Payment, actor: User | None, reason: str, ip: str
             reason=reason,
             ip=ip,
         )
+        payment_rejected_notify(payment=payment)  # recorded here, sent after the commit
     return payment
 
 

@@ -6,6 +6,7 @@ import hashlib
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import User
@@ -154,7 +155,11 @@ def statement_line_resolve(
                         _("The statement amount differs from the reported amount: give a reason to confirm.")
                     )
                 payment = payment_confirm(
-                    payment=payment, actor=actor, ip=ip, mismatch_reason=mismatch_reason
+                    payment=payment,
+                    actor=actor,
+                    ip=ip,
+                    mismatch_reason=mismatch_reason,
+                    paid_on=timezone.localdate(line.booked_at),
                 )
         else:
             if not trainees:
@@ -201,7 +206,13 @@ def statement_line_resolve(
                 new={"line": line.pk, "serial": line.serial, "trainees": [t.pk for t in locked]},
                 ip=ip,
             )
-            payment = payment_confirm(payment=payment, actor=actor, ip=ip, mismatch_reason=mismatch_reason)
+            payment = payment_confirm(
+                payment=payment,
+                actor=actor,
+                ip=ip,
+                mismatch_reason=mismatch_reason,
+                paid_on=timezone.localdate(line.booked_at),
+            )
         line.status = LineStatus.CONFIRMED
         line.payment = payment
         line.save(update_fields=["status", "payment"])

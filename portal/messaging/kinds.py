@@ -107,6 +107,20 @@ KINDS: dict[str, MessageKind] = {
             _("Information form link (to the trainee)"),
             "${name}，您已报名${programme}（${reference}），请打开{site}/${link} 填写信息采集表并上传照片和身份证。",
         ),
+        # A sign-up refused because the person is registered already (registration): told to the
+        # registered person only (their own mobile number on file), never to what the visitor typed.
+        MessageKind(
+            "registration_duplicate",
+            _("Registered again with the same ID number (to the trainee)"),
+            "${name}，刚才有人使用您的身份证号码再次提交了${programme}的报名。您已报名（${reference}），"
+            "因此未重复登记。您的报名：{site}/${link} 如非您本人操作，无需处理。",
+        ),
+        MessageKind(
+            "registration_duplicate_mobile",
+            _("Registered with a mobile number in use (to its owner)"),
+            "刚才有人使用本手机号码提交了${programme}的报名。该号码已被本培训项目的一项报名使用，因此新的报名"
+            "未被受理：每位学员须使用本人的手机号码报名。如非您本人操作，无需处理。",
+        ),
         # Review (registration)
         MessageKind(
             "registration_approved_contact",

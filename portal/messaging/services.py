@@ -76,22 +76,22 @@ def _about(notice: Notice) -> dict:
 
 
 def _rows(notice: Notice) -> list[OutboundMessage]:
-    """The rows of one notice: an SMS unless its kind goes by e-mail only, an e-mail if given."""
+    """The rows of one notice: an SMS unless its kind goes by e-mail only, an e-mail if given.
+    (:class:`portal.notifications.Notice` refuses an SMS without a kind.)"""
     kind = kind_get(notice.kind) if notice.kind else None
     params = kind.params_check(notice.params) if kind is not None else {}
     base = notice.event_key or f"adhoc:{uuid.uuid4().hex}"
     common = {"notice": base[:200], "kind": kind.name if kind else "", **_about(notice)}
     rows = []
-    if notice.mobile and (kind is None or kind.sms):
+    if notice.mobile and kind is not None and kind.sms:
         number = _mobile(notice.mobile)
         rows.append(
             OutboundMessage(
                 event=f"{base}:sms"[:200],
                 channel=MessageChannel.SMS,
                 recipient=(number or notice.mobile)[:254],
-                body="" if kind else (notice.sms or notice.body),
-                params_json=json.dumps(params, ensure_ascii=False) if kind else "",
-                template_code=kind.template_code() if kind else "",
+                params_json=json.dumps(params, ensure_ascii=False),
+                template_code=kind.template_code(),
                 status=MessageStatus.QUEUED if number else MessageStatus.FAILED,
                 error="" if number else "Not a mainland mobile number.",
                 **common,

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "portal.middleware.LanguageMiddleware",
     "portal.uploads.RequestSizeLimitMiddleware",  # before anything reads the body (CSRF does)
     "django.middleware.common.CommonMiddleware",
+    "portal.wechat.WeChatMiddleware",  # request.in_wechat: WeChat's browser cannot download files
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -164,8 +165,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Whole request bodies (files included), refused with 413 before they are read (portal/uploads.py):
-# public pages need at most the three 5 MB documents of attachment 2; admin takes lesson videos.
-PORTAL_MAX_REQUEST_BYTES = env.int("PORTAL_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+# public pages need at most the three documents of attachment 2 as phones take them (up to 20 MB
+# each, scaled down below 5 MB by registration.documents); admin takes lesson videos.
+PORTAL_MAX_REQUEST_BYTES = env.int("PORTAL_MAX_REQUEST_BYTES", default=64 * 1024 * 1024)
 PORTAL_MAX_ADMIN_REQUEST_BYTES = env.int("PORTAL_MAX_ADMIN_REQUEST_BYTES", default=1100 * 1024 * 1024)
 # How stored files reach the browser after the permission check (portal/files.py): "django" streams
 # them itself (make run, tests); "nginx" answers with X-Accel-Redirect and nginx sends them from an
@@ -238,6 +240,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each new pool process renders a throw-away certificate first (certificates/receivers.py); under
+# load that takes over a second, so give it more than Celery's 4 s before the pool gives up on it.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 10
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code: portal/celery.py (BEAT_SCHEDULE).

@@ -2,9 +2,17 @@
 
 :func:`application_submit` checks the whole application and saves it, or raises
 :class:`RosterValidationError` with every problem at once; the public individual form uses
-:func:`application_submit_or_notify`, which tells no visitor whether somebody is registered.
+:func:`application_submit_or_notify`. Neither tells the submitter whether somebody is registered:
+the unit's roster row of a registered person is saved as a flagged duplicate (looking like any
+other row, never approved), the individual's sign-up is refused quietly; either way the registered
+person is told on the mobile number on file.
 The field rules live here and nowhere else: the forms show them through :func:`applicant_check`,
-:func:`roster_row_check` and :func:`roster_duplicates_check`.
+:func:`roster_row_check` and :func:`roster_duplicates_check`. Two of them depend on the programme:
+the previous certificate number of a refresher trainee is required only where the programme says
+so (``Programme.previous_certificate_required``; the notice does not ask for it), and a unit whose
+credit code is registered outside the programme's area (``Programme.area_code_prefix``) confirms
+that it trains in the area (``area_confirmed``); the application is flagged (``outside_area``) for
+the reviewers.
 """
 
 import secrets
@@ -28,6 +36,7 @@ from ..models import (
     ApplicantKind,
     Application,
     ConsentGiver,
+    DuplicateField,
     Programme,
     Trainee,
     TraineeStatus,
@@ -39,6 +48,8 @@ from ..validators import (
     id_number_mask,
     id_number_validate,
     industry_validate,
+    uscc_area_name,
+    uscc_in_area,
     uscc_validate,
 )
 from .fields import CATEGORY_WORDS, CERTIFICATE_WORDS, Checker, phone_validate, text_clean
@@ -65,12 +76,8 @@ class RosterValidationError(ValidationError):
         self,
         applicant_errors: dict[str, list[str]],
         row_errors: dict[int, dict[str, list[str]]],
-        *,
-        conflicts: int = 0,
     ):
         self.applicant_errors = {name: list(messages) for name, messages in applicant_errors.items()}
-        #: How many rows collide with live registrations of the programme (person or mobile taken).
-        self.conflicts = conflicts
         self.row_errors = {
             row: {name: list(messages) for name, messages in fields.items()}
             for row, fields in sorted(row_errors.items())
@@ -101,7 +108,7 @@ def _field_label(model, name: str) -> str:
         return ""
 
 
-def _applicant_clean(applicant: dict, checker: Checker) -> dict:
+def _applicant_clean(applicant: dict, checker: Checker, *, programme: Programme | None) -> dict:
     kind = text_clean(applicant.get("kind")) or ApplicantKind.UNIT
     if kind not in ApplicantKind.values:
         checker.add("kind", _("Choose a unit registration or an individual registration."))
@@ -122,10 +129,36 @@ def _applicant_clean(applicant: dict, checker: Checker) -> dict:
     tax_id = text_clean(applicant.get("invoice_tax_id"))
     if tax_id or kind == ApplicantKind.UNIT:
         cleaned["invoice_tax_id"] = checker.run("invoice_tax_id", uscc_validate, tax_id) or ""
+    cleaned["outside_area"] = _outside_area_check(applicant, cleaned, checker, programme=programme)
     return cleaned
 
 
-def _row_clean(row: dict, checker: Checker) -> dict:
+def application_outside_area(*, programme: Programme, kind: str, tax_id: str) -> bool:
+    """Whether a unit's (valid) credit code is registered outside the programme's area."""
+    prefix = programme.area_code_prefix
+    return bool(prefix and tax_id and kind == ApplicantKind.UNIT and not uscc_in_area(tax_id, prefix=prefix))
+
+
+def _outside_area_check(applicant: dict, cleaned: dict, checker: Checker, *, programme) -> bool:
+    """The training is for units in the programme's area: a unit whose credit code is registered
+    elsewhere confirms that it trains in the area (``area_confirmed``)."""
+    if programme is None or not application_outside_area(
+        programme=programme, kind=cleaned["kind"], tax_id=cleaned["invoice_tax_id"]
+    ):
+        return False
+    if not applicant.get("area_confirmed"):
+        checker.add(
+            "area_confirmed",
+            _(
+                "Credit code %(code)s is registered outside %(area)s, and this training is for units in "
+                "%(area)s's administrative area. Confirm that the unit's trainees work in %(area)s."
+            )
+            % {"code": cleaned["invoice_tax_id"], "area": uscc_area_name(programme.area_code_prefix)},
+        )
+    return True
+
+
+def _row_clean(row: dict, checker: Checker, *, certificate_required: bool) -> dict:
     cleaned = {
         "name": checker.required("name", row.get("name"), 50),
         "id_number": checker.run("id_number", id_number_validate, row.get("id_number")) or "",
@@ -145,7 +178,8 @@ def _row_clean(row: dict, checker: Checker) -> dict:
         )
     if not cleaned["training_category"]:
         checker.add("training_category", _("Choose “Initial training” or “Refresher training”."))
-    if cleaned["training_category"] == TrainingCategory.REFRESHER and not cleaned["previous_certificate_no"]:
+    refresher = cleaned["training_category"] == TrainingCategory.REFRESHER
+    if refresher and certificate_required and not cleaned["previous_certificate_no"]:
         checker.add(
             "previous_certificate_no",
             _("Refresher training needs the number of the previous training certificate."),
@@ -161,18 +195,21 @@ def _checked(checker: Checker, cleaned: dict) -> dict:
     return cleaned
 
 
-def applicant_check(*, applicant: dict) -> dict:
+def applicant_check(*, applicant: dict, programme: Programme | None = None) -> dict:
     """The rules of the application's own fields (``applicant`` as :func:`application_submit`
-    takes it): the cleaned values, or ``ValidationError`` with ``{field: [messages]}``."""
+    takes it): the cleaned values, or ``ValidationError`` with ``{field: [messages]}``. Without
+    the ``programme`` its area is not looked at."""
     checker = Checker()
-    return _checked(checker, _applicant_clean(applicant, checker))
+    return _checked(checker, _applicant_clean(applicant, checker, programme=programme))
 
 
-def roster_row_check(*, row: dict) -> dict:
+def roster_row_check(*, row: dict, programme: Programme | None = None) -> dict:
     """The rules of one roster row (a dict as in :func:`application_submit`'s ``roster``): the
-    cleaned values, or ``ValidationError`` with ``{field: [messages]}``."""
+    cleaned values, or ``ValidationError`` with ``{field: [messages]}``. The previous certificate
+    number of a refresher trainee is required only where the ``programme`` says so."""
     checker = Checker()
-    return _checked(checker, _row_clean(row, checker))
+    required = bool(programme and programme.previous_certificate_required)
+    return _checked(checker, _row_clean(row, checker, certificate_required=required))
 
 
 def roster_duplicates_check(
@@ -216,7 +253,7 @@ class RegistrationConflict:
     """A roster row that collides with a live registration of the programme."""
 
     row: int  # 1-based
-    field: str  # "id_number": the person is registered; "mobile": the number is someone else's
+    field: str  # DuplicateField: "id_number", the person is registered; "mobile", the number is taken
     trainee_id: int  # the registration it collides with
 
 
@@ -253,14 +290,14 @@ def _roster_duplicates(rows: list[dict], row_errors, *, labels: list[int] | None
 
 def _programme_conflicts(programme: Programme, rows: list[dict]) -> list[RegistrationConflict]:
     """Rows whose person or mobile number already has a live registration in the programme (one
-    query; at most one conflict per row, the person first)."""
+    query; at most one conflict per row, the person first). Flagged duplicates are not live."""
     mobiles = {row["mobile"] for row in rows if row["mobile"]}
     # ID numbers are encrypted: compare their keyed hashes.
     hashes = {row["id_number"]: personal_hash(row["id_number"]) for row in rows if row["id_number"]}
     if not mobiles and not hashes:
         return []
     taken = Trainee.objects.filter(
-        programme=programme, status__in=LIVE_STATUSES, purged_at__isnull=True
+        programme=programme, status__in=LIVE_STATUSES, purged_at__isnull=True, is_duplicate=False
     ).filter(Q(mobile__in=list(mobiles)) | Q(id_number_hash__in=list(hashes.values())))
     by_hash: dict[str, int] = {}
     by_mobile: dict[str, int] = {}
@@ -272,35 +309,15 @@ def _programme_conflicts(programme: Programme, rows: list[dict]) -> list[Registr
     for number, row in enumerate(rows, start=1):
         id_hash = hashes.get(row["id_number"]) if row["id_number"] else None
         if id_hash and id_hash in by_hash:
-            conflicts.append(RegistrationConflict(row=number, field="id_number", trainee_id=by_hash[id_hash]))
+            conflicts.append(
+                RegistrationConflict(row=number, field=DuplicateField.ID_NUMBER, trainee_id=by_hash[id_hash])
+            )
         elif row["mobile"] in by_mobile:
             conflicts.append(
-                RegistrationConflict(row=number, field="mobile", trainee_id=by_mobile[row["mobile"]])
-            )
-    return conflicts
-
-
-def _conflict_messages(conflicts: list[RegistrationConflict], rows: list[dict], row_errors) -> None:
-    for conflict in conflicts:
-        if conflict.field == "id_number":
-            row_errors[conflict.row]["id_number"].append(
-                _("This person already has a registration in this programme; one person registers once.")
-            )
-        else:
-            row_errors[conflict.row]["mobile"].append(
-                _(
-                    "Mobile number %(mobile)s is already registered in this programme for someone else: "
-                    "one person, one number (each trainee's own mobile)."
+                RegistrationConflict(
+                    row=number, field=DuplicateField.MOBILE, trainee_id=by_mobile[row["mobile"]]
                 )
-                % {"mobile": rows[conflict.row - 1]["mobile"]}
             )
-
-
-def _roster_conflicts(programme: Programme, rows: list[dict], row_errors) -> list[RegistrationConflict]:
-    """Duplicates within the roster and with live registrations of the programme (one query)."""
-    _roster_duplicates(rows, row_errors)
-    conflicts = _programme_conflicts(programme, rows)
-    _conflict_messages(conflicts, rows, row_errors)
     return conflicts
 
 
@@ -344,19 +361,31 @@ def application_submit(
 
     ``applicant``: the application's fields (kind, unit_name, industry, contact_name,
     contact_phone, contact_email, mail_recipient, mail_phone, mail_address, invoice_title,
-    invoice_tax_id, invoice_email). ``roster``: one dict per trainee (name, id_number, mobile,
+    invoice_tax_id, invoice_email; area_confirmed, ticked when a unit registered outside the
+    programme's area confirms it trains there). ``roster``: one dict per trainee (name, id_number, mobile,
     email, certificate_type, training_category, previous_certificate_no). The number of queries
     does not depend on the roster's length. On commit the contact gets the confirmation with the
     fee due and every trainee the link to their attachment 2.
 
-    A row whose person or mobile number already has a live registration in the programme is
-    refused with a message saying so (``RosterValidationError.conflicts`` counts such rows): the
-    unit sees its application at once, so it must be told which trainees were not registered.
+    The public unit form calls this, so it must not tell anybody whether a person is registered. A
+    row whose person or mobile number already has a live registration in the programme is saved
+    like the others, and shown, confirmed and billed to the unit alike, but as a flagged duplicate
+    (``is_duplicate``, ``duplicate_of``, ``duplicate_field``): not live (outside the one-person,
+    one-number rules), never approved (:mod:`registration.services.review`), so never paid for or
+    enrolled; reviewers find it in the admin and reject it. The attempt is audited against the live
+    registration, whose person is told on the mobile number and e-mail on file (never the ones
+    typed), as for the individual form. Only the roster's own mistakes (the same person or number
+    twice in it) are reported.
     """
     application, _conflicts = _application_submit(
-        programme=programme, applicant=applicant, roster=roster, consents=consents, ip=ip, disclose=True
+        programme=programme,
+        applicant=applicant,
+        roster=roster,
+        consents=consents,
+        ip=ip,
+        flag_duplicates=True,
     )
-    return application
+    return application  # never None: duplicates are flagged, not refused
 
 
 def application_submit_or_notify(
@@ -367,18 +396,24 @@ def application_submit_or_notify(
     consents=(),
     ip: str | None = None,
 ) -> Application | None:
-    """:func:`application_submit` for a public form that must not tell a visitor whether somebody
-    is registered: a row whose person or mobile number already has a live
-    registration in the programme is *not* reported. Nothing is saved then (one person, one
-    registration), the attempt is audited against that registration, and its person is told on the
-    mobile number and e-mail on file (never the ones typed), with the link to their registration.
+    """:func:`application_submit` for the public individual form, which must not tell a visitor
+    whether somebody is registered either: a row whose person or mobile number already has a live
+    registration in the programme is *not* reported, and here not saved at all (an individual's
+    one row would be nothing but the duplicate): the attempt is audited against that registration,
+    and its person is told on the mobile number and e-mail on file (never the ones typed), with the
+    link to their registration.
     Returns the new application, or ``None`` for such a refusal: the caller answers both alike.
 
     Every other problem (the visitor's own input) raises :class:`RosterValidationError` as usual,
     before registrations are looked at, so that its answer does not depend on them either.
     """
     application, conflicts = _application_submit(
-        programme=programme, applicant=applicant, roster=roster, consents=consents, ip=ip, disclose=False
+        programme=programme,
+        applicant=applicant,
+        roster=roster,
+        consents=consents,
+        ip=ip,
+        flag_duplicates=False,
     )
     if application is None:
         _duplicates_refused_record(conflicts, ip=ip)
@@ -398,8 +433,10 @@ def _application_submit(
     roster: list[dict],
     consents,
     ip: str | None,
-    disclose: bool,
+    flag_duplicates: bool,
 ) -> tuple[Application | None, list[RegistrationConflict]]:
+    """Check and save; rows colliding with live registrations are saved as flagged duplicates
+    (``flag_duplicates``) or make it save nothing and return ``(None, conflicts)``."""
     applicant_checker = Checker()
     if not programme.is_open_on(timezone.localdate()):
         applicant_checker.add(
@@ -407,7 +444,7 @@ def _application_submit(
             _("Registration for %(programme)s is not open today (it is open from %(opens)s to %(closes)s).")
             % {"programme": programme.name, "opens": programme.opens_on, "closes": programme.closes_on},
         )
-    fields = _applicant_clean(applicant, applicant_checker)
+    fields = _applicant_clean(applicant, applicant_checker, programme=programme)
     given_by = ConsentGiver.TRAINEE if fields["kind"] == ApplicantKind.INDIVIDUAL else ConsentGiver.CONTACT
     consents_check(consents, ATTACHMENT1_CONSENTS, given_by=given_by, checker=applicant_checker)
     roster = list(roster or [])
@@ -417,21 +454,19 @@ def _application_submit(
     rows = []
     for number, row in enumerate(roster, start=1):
         checker = Checker()
-        rows.append(_row_clean(row or {}, checker))
+        rows.append(
+            _row_clean(row or {}, checker, certificate_required=programme.previous_certificate_required)
+        )
         for name, messages in checker.errors.items():
             row_errors[number][name].extend(messages)
-    conflicts: list[RegistrationConflict] = []
     if rows and len(rows) <= MAX_ROSTER_ROWS:
-        if disclose:
-            conflicts = _roster_conflicts(programme, rows, row_errors)
-        else:
-            _roster_duplicates(rows, row_errors)
+        _roster_duplicates(rows, row_errors)
     if applicant_checker.errors or row_errors:
-        raise RosterValidationError(applicant_checker.errors, row_errors, conflicts=len(conflicts))
-    if not disclose:
-        conflicts = _programme_conflicts(programme, rows)
-        if conflicts:
-            return None, conflicts
+        raise RosterValidationError(applicant_checker.errors, row_errors)
+    # Registrations are looked at only now, so that no error above depends on them.
+    conflicts = _programme_conflicts(programme, rows)
+    if conflicts and not flag_duplicates:
+        return None, conflicts
 
     from ..tasks import application_submitted_notify  # tasks import services
 
@@ -439,56 +474,82 @@ def _application_submit(
     try:
         with transaction.atomic():
             application = _application_create(programme=programme, fields=fields, ip=ip)
-            trainees = []
-            for number, row in enumerate(rows, start=1):
-                values = dict(row)
-                id_number = values.pop("id_number")
-                trainee = Trainee(
-                    application=application,
-                    programme=programme,
-                    row_number=number,
-                    gender=id_number_gender(id_number),
-                    birth_date=id_number_birth_date(id_number),
-                    status=TraineeStatus.SUBMITTED,
-                    status_changed_at=now,
-                    **values,
-                )
-                trainee_set_id_number(trainee=trainee, id_number=id_number)
-                trainees.append(trainee)
-            try:
-                with transaction.atomic():
-                    Trainee.objects.bulk_create(trainees)
-                    consents_record(
-                        trainees=trainees, kinds=ATTACHMENT1_CONSENTS, given_by=given_by, ip=ip, now=now
-                    )
-            except IntegrityError:
-                # Someone registered the same person or mobile in the meantime: answer as above.
-                if not disclose:
-                    conflicts = _programme_conflicts(programme, rows)
-                    if conflicts:
-                        raise _RaceConflicts(conflicts) from None
-                    raise
-                conflicts = _roster_conflicts(programme, rows, row_errors)
-                if row_errors:
-                    raise RosterValidationError({}, row_errors, conflicts=len(conflicts)) from None
-                raise
+            for attempt in range(2):
+                trainees = _trainees_build(application=application, rows=rows, conflicts=conflicts, now=now)
+                try:
+                    with transaction.atomic():
+                        Trainee.objects.bulk_create(trainees)
+                        consents_record(
+                            trainees=trainees, kinds=ATTACHMENT1_CONSENTS, given_by=given_by, ip=ip, now=now
+                        )
+                    break
+                except IntegrityError:
+                    # Someone registered the same person or mobile in the meantime: answer as above.
+                    fresh = _programme_conflicts(programme, rows)
+                    if not flag_duplicates:
+                        if fresh:
+                            raise _RaceConflicts(fresh) from None
+                        raise
+                    if attempt or fresh == conflicts:
+                        raise
+                    conflicts = fresh
             audit_record(
                 actor=None,
                 action="application.submitted",
                 target=application,
-                new={"reference": application.reference, "kind": application.kind, "trainees": len(trainees)},
+                new={
+                    "reference": application.reference,
+                    "kind": application.kind,
+                    "trainees": len(trainees),
+                }
+                | ({"outside_area": True, "area_confirmed": True} if application.outside_area else {}),
                 ip=ip,
             )
+            if conflicts:
+                _duplicates_refused_record(
+                    conflicts, ip=ip, duplicates={trainee.row_number: trainee.pk for trainee in trainees}
+                )
             application_submitted_notify.delay_on_commit(application_id=application.pk)
     except _RaceConflicts as race:
         return None, race.conflicts
-    return application, []
+    return application, conflicts
 
 
-def _duplicates_refused_record(conflicts: list[RegistrationConflict], *, ip: str | None) -> None:
+def _trainees_build(
+    *, application: Application, rows: list[dict], conflicts: list[RegistrationConflict], now
+) -> list[Trainee]:
+    """The unsaved trainees of the cleaned ``rows``; those in ``conflicts`` flagged as duplicates."""
+    conflict_of = {conflict.row: conflict for conflict in conflicts}
+    trainees = []
+    for number, row in enumerate(rows, start=1):
+        values = dict(row)
+        id_number = values.pop("id_number")
+        conflict = conflict_of.get(number)
+        trainee = Trainee(
+            application=application,
+            programme=application.programme,
+            row_number=number,
+            gender=id_number_gender(id_number),
+            birth_date=id_number_birth_date(id_number),
+            status=TraineeStatus.SUBMITTED,
+            status_changed_at=now,
+            is_duplicate=conflict is not None,
+            duplicate_of_id=conflict.trainee_id if conflict else None,
+            duplicate_field=conflict.field if conflict else "",
+            **values,
+        )
+        trainee_set_id_number(trainee=trainee, id_number=id_number)
+        trainees.append(trainee)
+    return trainees
+
+
+def _duplicates_refused_record(
+    conflicts: list[RegistrationConflict], *, ip: str | None, duplicates: dict[int, int] | None = None
+) -> None:
     """Audit a sign-up refused for colliding with live registrations (against each of them) and,
     on commit, tell each of their persons
-    (:func:`registration.services.notices.trainee_duplicate_attempt_notify`)."""
+    (:func:`registration.services.notices.trainee_duplicate_attempt_notify`). ``duplicates``:
+    ``{row: trainee id}`` of the rows saved as flagged duplicates (a unit's roster), recorded too."""
     from ..tasks import trainee_duplicate_notify  # tasks import services
 
     with transaction.atomic():
@@ -503,7 +564,8 @@ def _duplicates_refused_record(conflicts: list[RegistrationConflict], *, ip: str
                 actor=None,
                 action=DUPLICATE_REFUSED_ACTION,
                 target=trainee,
-                new={"field": conflict.field},
+                new={"field": str(conflict.field)}
+                | ({"duplicate_id": duplicates[conflict.row]} if duplicates else {}),
                 ip=ip,
             )
             trainee_duplicate_notify.delay_on_commit(trainee_id=trainee.pk, audit_entry_id=entry.pk)

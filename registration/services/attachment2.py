@@ -2,11 +2,14 @@
 
 :func:`trainee_attachment2_submit` owns every rule of the form and its messages (years in safety
 work, landline, the documents, the typed-name signature, the consents); the form shows them
-through :func:`attachment2_check` before the images are read.
+through :func:`attachment2_check` before the images are read. One bad upload never discards the
+good ones: when the form is refused, each valid document is saved on its own
+(:func:`trainee_documents_keep`) and the refusal says which were kept.
 """
 
 import contextlib
 import re
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.core.exceptions import ValidationError
@@ -87,6 +90,78 @@ def _attachment2_rules(
     return cleaned, declaration_name
 
 
+class Attachment2Refused(ValidationError):
+    """The form was refused; ``kept``: the documents (of ``ATTACHMENT2_FILES``) saved all the same."""
+
+    def __init__(self, errors: dict, *, kept: list[str]):
+        super().__init__(errors)
+        self.kept = kept
+
+
+@dataclass
+class DocumentsKept:
+    """What :func:`trainee_documents_keep` did: the documents saved, and the refusal of each other."""
+
+    kept: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _uploads_clean(checker: Checker, files) -> dict:
+    """Each upload checked and re-encoded (a large phone photo scaled down); a refused one is
+    reported on ``checker`` under its field and left out."""
+    new_files = {}
+    for name in ATTACHMENT2_FILES:
+        upload = (files or {}).get(name)
+        if upload:
+            clean = documents.photo_clean if name == "photo" else documents.scan_clean
+            content = checker.run(name, clean, upload)
+            if content is not None:
+                new_files[name] = content
+    return new_files
+
+
+def _documents_store(*, trainee: Trainee, new_files: dict, ip: str | None) -> list[str]:
+    """Save ``new_files`` on the trainee alone (no declaration, no status change) while the form can
+    still be changed; return the names saved (none once the registration is reviewed)."""
+    if not new_files:
+        return []
+    written: list[tuple] = []
+    try:
+        with transaction.atomic():
+            locked = Trainee.objects.select_for_update().get(pk=trainee.pk)
+            if locked.status not in (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED):
+                return []
+            old_files = []
+            for name, content in new_files.items():
+                field_file = getattr(locked, name)
+                if field_file.name:
+                    old_files.append((field_file.storage, field_file.name))
+                field_file.save(content.name, content, save=False)
+                written.append((field_file.storage, field_file.name))
+            locked.save(update_fields=[*new_files, "updated_at"])
+            audit_record(
+                actor=None,
+                action="trainee.documents_kept",
+                target=locked,
+                new={"files": sorted(new_files)},
+                ip=ip,
+            )
+            transaction.on_commit(partial(_files_delete, old_files))
+    except BaseException:
+        _files_delete(written)
+        raise
+    return sorted(new_files, key=ATTACHMENT2_FILES.index)
+
+
+def trainee_documents_keep(*, trainee: Trainee, files: dict, ip: str | None = None) -> DocumentsKept:
+    """The rest of attachment 2 was refused (by :func:`attachment2_check`): check each upload and save
+    the valid ones on the trainee so they need not be chosen again; report each refused one."""
+    checker = Checker()
+    new_files = _uploads_clean(checker, files)
+    kept = _documents_store(trainee=trainee, new_files=new_files, ip=ip)
+    return DocumentsKept(kept=kept, errors={name: list(msgs) for name, msgs in checker.errors.items()})
+
+
 def attachment2_check(*, trainee: Trainee, data: dict, files: dict | None = None, consents=()) -> dict:
     """The rules of attachment 2 without reading the uploads: what the form shows before
     anything is saved (:func:`trainee_attachment2_submit` applies the same rules, then checks the
@@ -110,22 +185,17 @@ def trainee_attachment2_submit(
     ``consents``: the consent kinds the trainee ticked; all of ``ATTACHMENT2_CONSENTS`` (ID number,
     photo, ID card copy) are required and recorded (text shown, time, address) with the data.
     Only while the registration is submitted or returned; a returned one goes back to review.
-    Raises ``ValidationError`` with a dict ``{field: [messages]}``.
+    Raises :class:`Attachment2Refused` (a ``ValidationError`` with a dict ``{field: [messages]}``);
+    the valid uploads are saved all the same and named in its ``kept``.
     """
     checker = Checker()
     cleaned, declaration_name = _attachment2_rules(
         checker, trainee=trainee, data=data, files=files, consents=consents
     )
-    new_files = {}
-    for name in ATTACHMENT2_FILES:
-        upload = (files or {}).get(name)
-        if upload:
-            clean = documents.photo_clean if name == "photo" else documents.scan_clean
-            content = checker.run(name, clean, upload)
-            if content is not None:
-                new_files[name] = content
+    new_files = _uploads_clean(checker, files)
     if checker.errors:
-        raise ValidationError(dict(checker.errors))
+        kept = _documents_store(trainee=trainee, new_files=new_files, ip=ip)
+        raise Attachment2Refused(dict(checker.errors), kept=kept)
 
     written: list[tuple] = []
     try:

@@ -1,10 +1,12 @@
 """Notices of registration: the confirmation after sign-up, the outcome of each review decision,
 and the warning to a registered person that a sign-up with their ID or mobile number was refused.
 
-The portal's notice policy: each ``*_notify`` service is run by a Celery task of
-``registration.tasks`` after the change commits, claims its notice once (a second run returns
-``False``) and hands the messages to ``portal.notifications.notices_deliver``, which records them
-and sends each one on its own; a failing gateway is logged (without the text) and never raised.
+The portal's notice policy (README, Code style, Notices): each ``*_notify`` service is run by a
+Celery task of ``registration.tasks`` after the change commits, claims its notice once (a second
+run returns ``False``) and hands the messages to ``portal.notifications.notices_deliver``, which
+records them and sends each one on its own; a failing gateway is logged (without the text) and never
+raised. Each SMS is a message kind (``portal.messaging.kinds``) filled with its variables; the
+e-mail carries the fuller text.
 """
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from portal.http import site_url
+from portal.messaging.kinds import link_param
 from portal.models import AuditEntry
 from portal.notifications import Notice, notices_deliver
 from portal.ratelimit import ratelimit_hit, ratelimit_setting
@@ -46,16 +49,25 @@ def _notice_claim(key: str) -> bool:
 
 
 def _contact_notice(
-    application: Application, *, key: str, subject: str, body: str, sms: str, email: bool = True
+    application: Application,
+    *,
+    key: str,
+    subject: str,
+    body: str,
+    kind: str,
+    params: dict,
+    email: bool = True,
 ) -> Notice:
-    """The notice to the application's contact: SMS when the contact phone is a mobile number,
-    e-mail unless ``email`` is false. ``key`` is the claimed notice's key."""
+    """The notice to the application's contact: SMS (message ``kind`` filled with ``params``)
+    when the contact phone is a mobile number, e-mail unless ``email`` is false. ``key`` is the
+    claimed notice's key."""
     return Notice(
         mobile=mobile_or_none(application.contact_phone) or "",
         email=application.contact_email if email else "",
         subject=subject,
         body=body,
-        sms=sms,
+        kind=kind,
+        params=params,
         event_key=f"registration:{key}:contact",
         about=application,
     )
@@ -67,13 +79,14 @@ def _trainee_notice(
     key: str,
     subject: str,
     body: str,
-    sms: str,
+    kind: str,
+    params: dict,
     skip: Application | None = None,
     email: bool = True,
 ) -> Notice:
-    """The notice to the trainee: SMS, and e-mail to the address on file unless ``email`` is
-    false; with ``skip``, not to the contact's own number and address again (an individual is
-    their own contact)."""
+    """The notice to the trainee: SMS (message ``kind`` filled with ``params``), and e-mail to the
+    address on file unless ``email`` is false; with ``skip``, not to the contact's own number and
+    address again (an individual is their own contact)."""
     same_mobile = skip is not None and trainee.mobile == mobile_or_none(skip.contact_phone)
     same_email = skip is not None and trainee.email == skip.contact_email
     return Notice(
@@ -81,7 +94,8 @@ def _trainee_notice(
         email=trainee.email if email and not same_email else "",
         subject=subject,
         body=body,
-        sms=sms,
+        kind=kind,
+        params=params,
         event_key=f"registration:{key}:trainee:{trainee.pk}",
         about=trainee,
     )
@@ -160,11 +174,13 @@ def application_confirmation_notify(*, application_id: int) -> bool:
                 email=by_email,
                 subject=_("Registration received: %(reference)s") % params,
                 body=body,
-                sms=_(
-                    "Registration %(reference)s received: %(count)s trainee(s), fee due %(total)s yuan. "
-                    "Details: %(link)s"
-                )
-                % params,
+                kind="application_received",
+                params={
+                    "reference": application.reference,
+                    "count": summary.count,
+                    "total": params["total"],
+                    "link": link_param(link),
+                },
             )
         ]
         for trainee in trainees:
@@ -187,7 +203,8 @@ def application_confirmation_notify(*, application_id: int) -> bool:
                     key=key,
                     subject=_("Complete your registration form: %(reference)s") % trainee_params,
                     body=message,
-                    sms=message,
+                    kind="attachment2_link",
+                    params={**trainee_params, "link": link_param(trainee_params["link"])},
                     email=by_email,
                 )
             )
@@ -230,6 +247,7 @@ def trainee_duplicate_attempt_notify(*, trainee_id: int, audit_entry_id: int) ->
             else attachment2_link(trainee),
         }
         if (entry.new_value or {}).get("field") == "mobile":
+            kind, sms_params = "registration_duplicate_mobile", {"programme": params["programme"]}
             subject = _("Registration not accepted: %(programme)s") % params
             message = (
                 _(
@@ -241,6 +259,13 @@ def trainee_duplicate_attempt_notify(*, trainee_id: int, audit_entry_id: int) ->
                 % params
             )
         else:
+            kind = "registration_duplicate"
+            sms_params = {
+                "name": params["name"],
+                "programme": params["programme"],
+                "reference": params["reference"],
+                "link": link_param(params["link"]),
+            }
             subject = _("You are already registered: %(reference)s") % params
             message = (
                 _(
@@ -250,7 +275,9 @@ def trainee_duplicate_attempt_notify(*, trainee_id: int, audit_entry_id: int) ->
                 )
                 % params
             )
-        notices_deliver([_trainee_notice(trainee, key=key, subject=subject, body=message, sms=message)])
+        notices_deliver(
+            [_trainee_notice(trainee, key=key, subject=subject, body=message, kind=kind, params=sms_params)]
+        )
     return True
 
 
@@ -279,6 +306,8 @@ def trainee_status_change_notify(*, trainee_id: int, audit_entry_id: int) -> boo
             "link": application_link(application),
             "form_link": attachment2_link(trainee),
         }
+        # The SMS variables: link variables carry the path after PORTAL_SITE_URL.
+        sms = {**params, "link": link_param(params["link"]), "form_link": link_param(params["form_link"])}
         if status == TraineeStatus.APPROVED:
             subject = _("Registration approved: %(name)s (%(reference)s)") % params
             contact = _(
@@ -289,6 +318,11 @@ def trainee_status_change_notify(*, trainee_id: int, audit_entry_id: int) -> boo
                 "%(name)s, your registration for %(programme)s has been approved. Once the fee is paid "
                 "your study account is opened."
             )
+            contact_kind, contact_params = (
+                "registration_approved_contact",
+                ("name", "reference", "fee", "link"),
+            )
+            personal_kind, personal_params = "registration_approved", ("name", "programme")
         elif status == TraineeStatus.RETURNED:
             subject = _("Registration returned for correction: %(name)s (%(reference)s)") % params
             contact = _(
@@ -299,27 +333,43 @@ def trainee_status_change_notify(*, trainee_id: int, audit_entry_id: int) -> boo
                 "%(name)s, your registration was returned for correction: %(reason)s. Correct your "
                 "information form here: %(form_link)s"
             )
+            sms["link"] = sms["form_link"]  # both returned templates link to the trainee's form
+            contact_kind, contact_params = (
+                "registration_returned_contact",
+                ("name", "reference", "reason", "link"),
+            )
+            personal_kind, personal_params = "registration_returned", ("name", "reason", "link")
         elif status == TraineeStatus.REJECTED:
             subject = _("Registration rejected: %(name)s (%(reference)s)") % params
             contact = _("The registration of %(name)s (%(reference)s) was rejected: %(reason)s.")
             personal = _("%(name)s, your registration for %(programme)s was rejected: %(reason)s.")
+            contact_kind, contact_params = "registration_rejected_contact", ("name", "reference", "reason")
+            personal_kind, personal_params = "registration_rejected", ("name", "programme", "reason")
         elif status == TraineeStatus.WITHDRAWN:
             subject = _("Registration withdrawn: %(name)s (%(reference)s)") % params
             contact = _("The registration of %(name)s (%(reference)s) has been withdrawn.")
             personal = _("%(name)s, your registration for %(programme)s has been withdrawn.")
+            contact_kind, contact_params = "registration_withdrawn_contact", ("name", "reference")
+            personal_kind, personal_params = "registration_withdrawn", ("name", "programme")
         else:
             return False
         notices_deliver(
             [
                 _contact_notice(
-                    application, key=key, subject=subject, body=contact % params, sms=contact % params
+                    application,
+                    key=key,
+                    subject=subject,
+                    body=contact % params,
+                    kind=contact_kind,
+                    params={name: sms[name] for name in contact_params},
                 ),
                 _trainee_notice(
                     trainee,
                     key=key,
                     subject=subject,
                     body=personal % params,
-                    sms=personal % params,
+                    kind=personal_kind,
+                    params={name: sms[name] for name in personal_params},
                     skip=application,
                 ),
             ]

@@ -1,6 +1,10 @@
 """Review: one service per transition of a trainee's registration (approve, return for
 correction, reject, withdraw). Each locks the row, checks the transition, saves, audits and queues
 the notice to the unit's contact and the trainee on commit (:mod:`registration.services.notices`).
+
+A roster row flagged as a duplicate of a live registration
+(:func:`registration.services.applications.application_submit`) can only be rejected (or withdrawn
+by its unit): approving it, or returning it for correction, is refused.
 """
 
 from django.core.exceptions import ValidationError
@@ -11,7 +15,7 @@ from django.utils.translation import gettext as _
 from portal.models import User
 from portal.services import audit_record
 
-from ..models import Trainee, TraineeStatus
+from ..models import DuplicateField, Trainee, TraineeStatus
 from .fields import text_clean
 
 _TRANSITIONS = {
@@ -90,6 +94,31 @@ def _reason_required(reason: str) -> None:
         )
 
 
+def _not_duplicate(trainee: Trainee) -> None:
+    if not trainee.is_duplicate:
+        return
+    original = trainee.duplicate_of
+    raise ValidationError(
+        _(
+            "%(name)s's registration is a duplicate of %(original)s (%(field)s, live when it was "
+            "submitted): it cannot be approved or returned for correction. Reject it with the reason."
+        )
+        % {
+            "name": trainee.name,
+            "original": str(original) if original is not None else _("(deleted)"),
+            "field": DuplicateField(trainee.duplicate_field).label
+            if trainee.duplicate_field in DuplicateField.values
+            else "",
+        },
+        code="duplicate",
+    )
+
+
+def _approvable(trainee: Trainee) -> None:
+    _not_duplicate(trainee)
+    _attachment2_required(trainee)
+
+
 def _attachment2_required(trainee: Trainee) -> None:
     if not trainee.attachment2_complete:
         raise ValidationError(
@@ -110,7 +139,7 @@ def trainee_approve(*, trainee: Trainee, reviewer: User, ip: str | None = None) 
         actor=reviewer,
         ip=ip,
         action="trainee.approved",
-        check=_attachment2_required,
+        check=_approvable,
     )
 
 
@@ -124,6 +153,7 @@ def trainee_return(*, trainee: Trainee, reviewer: User, reason: str, ip: str | N
         reason=reason,
         ip=ip,
         action="trainee.returned",
+        check=_not_duplicate,
     )
 
 

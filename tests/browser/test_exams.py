@@ -5,8 +5,7 @@ from django.test import Client
 
 from exams import services
 from exams.models import AttemptQuestion
-from tests.exams.helpers import studied_enrollment_make
-from tests.factories import bank_make, template_make
+from tests.factories import bank_make, studied_enrollment_make, template_make
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -53,3 +52,45 @@ def test_exam_page_saves_answers_and_confirms_submission(live_server, open_page,
     watched.screenshot("confirm")
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
+
+
+def test_locked_exam_page_and_practice_answers_on_a_phone(live_server, open_page, viewport_name):
+    """Locked: the hours done and still needed, and 去学习 back to the learning tasks. Practice: each
+    option a full-width target at least 44 px tall; a wrong choice red and marked ✗ in words."""
+    bank_make()
+    template_make()
+    enrollment = studied_enrollment_make(lessons_done=1)
+    client = Client()
+    client.force_login(enrollment.user)
+    watched = open_page(viewport_name)
+    page = watched.page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/exams/e/{enrollment.pk}/")
+    watched.assert_no_horizontal_scroll()
+    expect(page.locator("#hours-left")).to_have_text("16.0 学时（1 节课未完成）")
+    watched.screenshot("locked")
+    page.get_by_role("link", name="练习题").click()
+    page.goto(f"{live_server.url}/exams/e/{enrollment.pk}/practice/?mode=sequential")
+    form_width = page.locator("fieldset").bounding_box()["width"]
+    for label in page.locator(".practice-option label").all():
+        box = label.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= form_width - 40, box
+    question = page.locator("input[name='question']").get_attribute("value")
+    from exams.models import Question
+
+    answer = Question.objects.get(pk=question).answer
+    wrong = next(i for i in range(page.locator(".practice-option").count()) if i not in answer)
+    page.locator(f"label[for='choice-{wrong}']").click()  # the whole row is the target
+    assert page.locator(f"#choice-{wrong}").is_checked()
+    page.get_by_role("button", name="提交答案").click()
+    chosen = page.locator(f".practice-option.is-wrong[data-option='{'ABCDEFGH'[wrong]}']")
+    expect(chosen).to_contain_text("✗ 您的选择：错误")
+    colour = chosen.locator("label").evaluate("e => getComputedStyle(e).borderTopColor")
+    assert colour == "rgb(220, 53, 69)", colour  # Bootstrap's danger red
+    watched.assert_no_horizontal_scroll()
+    watched.screenshot("practice-wrong")
+    page.goto(f"{live_server.url}/exams/e/{enrollment.pk}/")
+    page.get_by_role("link", name="去学习").click()
+    expect(page).to_have_url(f"{live_server.url}/learning/enrollments/{enrollment.pk}/")

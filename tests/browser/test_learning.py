@@ -106,3 +106,46 @@ def test_presence_answered_while_the_modal_fades_in_closes_it(live_server, open_
     assert not page.locator("#presence-modal").is_visible()
     assert not page.locator(".modal-backdrop").count()
     assert StudyRecord.objects.filter(enrollment=enrollment, status=RecordStatus.CONFIRMED).exists()
+
+
+def test_lesson_page_keeps_its_status_in_view_and_explains_time_taken_off(
+    live_server, open_page, viewport_name, settings
+):
+    """The minutes still needed stay in view (sticky) while scrolling, the screen is kept awake (or
+    the page says it cannot be), and time taken off after a missed presence check is explained."""
+    settings.LEARNING_HEARTBEAT_SECONDS = 1
+    settings.LEARNING_PRESENCE_MIN_MINUTES = 0
+    settings.LEARNING_PRESENCE_MAX_MINUTES = 0
+    settings.LEARNING_PRESENCE_ANSWER_SECONDS = 1
+    lesson = LessonFactory(class_hours=Decimal("1"), body_html="<p>条文内容。</p>" * 120)
+    plan_with(lesson.course)
+    enrollment = EnrollmentFactory()
+    client = Client()
+    client.force_login(enrollment.user)
+    watched = open_page(viewport_name)
+    page = watched.page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/learning/enrollments/{enrollment.pk}/lessons/{lesson.pk}/")
+    assert "需要在本页学习共 45 分钟（还需 45 分钟）" in page.locator("#study-how-long").inner_text()
+    assert page.locator("#study-left").inner_text() == "还需学习 45 分钟"
+    page.mouse.move(10, 10)
+    # Screen Wake Lock where the browser grants it, else the hint: either way the page says which
+    assert _wait(lambda: page.locator("#study-wake").is_visible())
+    assert "屏幕" in page.locator("#study-wake").inner_text()
+    # the presence check is not answered: the time is taken off with the minutes and the reason
+    page.wait_for_selector("#presence-modal.show")
+    assert _wait(lambda: page.locator("#study-removed").is_visible(), seconds=25)
+    removed = page.locator("#study-removed-list li").first.inner_text()
+    assert re.fullmatch(r"\d\d:\d\d：未按时完成在岗确认：[\d.]+ 分钟的学习时间未计入。", removed), removed
+    assert StudyRecord.objects.filter(enrollment=enrollment, status=RecordStatus.DISCARDED).exists()
+    # scrolled to the end of the text, the status is still at the top of the screen
+    settings.LEARNING_PRESENCE_MIN_MINUTES = settings.LEARNING_PRESENCE_MAX_MINUTES = 60
+    assert _wait(lambda: not page.locator("#presence-modal").is_visible())
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.scrollY") > 1000
+    box = page.locator("#study-bar").bounding_box()
+    assert box is not None and -1 <= box["y"] <= 2
+    watched.screenshot("status-sticky")

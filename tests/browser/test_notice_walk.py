@@ -542,8 +542,7 @@ def _next_day(walk: Walk, lesson: Lesson) -> None:
     page.get_by_label("手机号").fill(walk.walker.mobile)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").last.click()
-    page.wait_for_url(walk.url + "/")
-    _navbar(walk, "link", "个人中心")
+    page.wait_for_url(walk.url + "/learning/")  # the log-in lands on the personal centre
     page.get_by_role("link", name="进入该项目").click()
     page.get_by_role("link", name="开始学习", exact=True).click()
     page.wait_for_url(f"**/lessons/{lesson.pk}/")
@@ -853,9 +852,15 @@ def test_photo_that_is_not_an_image_is_refused(live_server, open_page, tmp_path)
     expect(page.locator("#id_photo")).to_have_class(re.compile("is-invalid"))
     assert_fits_viewport(page)
     assert_accessible_basics(page)
+    # the two good ID copies are kept (saved, shown as uploaded): only the photo is chosen again
+    expect(
+        page.get_by_text("已保存：身份证正面（人像面）、身份证反面（国徽面），无需重新选择")
+    ).to_be_visible()
+    expect(page.get_by_text("✓ 已上传")).to_have_count(2)
     watched.screenshot("photo-not-an-image")
     trainee.refresh_from_db()
     assert not trainee.photo and not trainee.attachment2_complete
+    assert trainee.id_front and trainee.id_back
 
 
 @pytest.fixture

@@ -48,12 +48,16 @@ def test_log_in_with_mobile_number(live_server, open_page, viewport_name):
     page.get_by_label("手机号").fill("138-1234-5678")
     page.get_by_label("密码").fill("correct-horse-battery")
     page.get_by_role("button", name="登录").last.click()
-    page.wait_for_url(live_server.url + "/")
+    page.wait_for_url(live_server.url + "/learning/")  # a trainee lands on the personal centre
     watched.assert_no_horizontal_scroll()
     watched.screenshot("logged-in")
     if viewport_name == "phone":
         page.get_by_role("button", name="切换导航").click()
-    assert page.get_by_text("张三").is_visible()
+    assert page.locator(".navbar-text").get_by_text("张三", exact=True).is_visible()
+    # The home page offers to continue studying before signing up again.
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="继续学习").click()
+    page.wait_for_url(live_server.url + "/learning/")
 
 
 def test_admin_works_under_the_content_security_policy(live_server, open_page, admin_user):

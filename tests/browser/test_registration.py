@@ -2,6 +2,7 @@
 a reviewer approves two and returns one with a reason, that trainee corrects it, it is approved."""
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -123,9 +124,9 @@ def test_unit_registration_review_and_correction(live_server, open_page, tmp_pat
     for index, link in enumerate(links):
         trainee_page = open_page("phone" if index == 0 else "desktop")
         trainee_page.page.goto(live_server.url + link)
-        name = trainee_page.page.locator("h1, .card").first.inner_text()
         trainee = Trainee.objects.get(access_key=link.rstrip("/").rsplit("/", 1)[-1])
-        assert trainee.name in name or trainee.name in trainee_page.page.content()
+        # "From the registration": the first field shown is the trainee's own name.
+        expect(trainee_page.page.locator("dl dd").first).to_have_text(trainee.name)
         _fill_attachment2(trainee_page.page, trainee.name, files)
         if index == 0:
             trainee_page.assert_no_horizontal_scroll()
@@ -153,7 +154,7 @@ def test_unit_registration_review_and_correction(live_server, open_page, tmp_pat
     correcting.page.goto(live_server.url + links[2])
     assert "证件照背景不是纯色" in correcting.page.content()
     correcting.page.locator("#id_photo").set_input_files(
-        _image(tmp_path / "new.jpg", (354, 496), (250, 250, 250))
+        _image(tmp_path / "new.jpg", (354, 496), (200, 60, 60))
     )
     correcting.page.locator("#id_declaration_name").fill(third.name)
     _tick_consents(correcting.page)
@@ -167,3 +168,27 @@ def test_unit_registration_review_and_correction(live_server, open_page, tmp_pat
     _admin_action(staff.page, live_server, [third], "approve_selected")
     third.refresh_from_db()
     assert third.status == TraineeStatus.APPROVED
+
+
+@pytest.mark.parametrize("form", ["unit", "individual"])
+def test_high_risk_industry_is_refused_as_soon_as_it_is_chosen(live_server, open_page, viewport_name, form):
+    """Said when chosen (the rule's codes and words from the list's data attributes), not only after
+    the whole form is submitted; choosing another industry takes it away."""
+    ProgrammeFactory()
+    watched = open_page(viewport_name)
+    page = watched.page
+    page.goto(f"{live_server.url}/registration/{form}/")
+    warning = page.locator("#id_industry-high-risk")
+    expect(warning).to_be_hidden()
+    page.select_option("#id_industry", "E")
+    expect(warning).to_be_visible()
+    expect(warning).to_have_text(
+        re.compile(r"^“E 建筑业（建筑施工）”属于高危行业。本线上培训只面向非高危行业")
+    )
+    assert "is-invalid" in (page.locator("#id_industry").get_attribute("class") or "")
+    assert page.locator("#id_industry").get_attribute("aria-describedby").endswith("id_industry-high-risk")
+    watched.assert_no_horizontal_scroll()
+    watched.screenshot("high-risk")
+    page.select_option("#id_industry", "F")
+    expect(warning).to_be_hidden()
+    assert "is-invalid" not in (page.locator("#id_industry").get_attribute("class") or "")

@@ -1,5 +1,5 @@
-"""Issuing (once per passed enrollment), the PDF, revocation, mailing deadlines, tracking numbers,
-bulk print runs."""
+"""Issuing (once per passed enrollment), the PDF, revocation, mailing deadlines, tracking numbers
+(bulk print runs: test_print_runs.py)."""
 
 import datetime
 import io
@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from certificates.models import Certificate, CertificateStatus, MailingStatus, PrintRunStatus
+from certificates.models import Certificate, CertificateStatus, MailingStatus
 from certificates.selectors import mailing_state
 from certificates.services.issue import certificates_issue, certificates_issue_missing
 from certificates.services.mailing import (
@@ -24,7 +24,6 @@ from certificates.services.mailing import (
 )
 from certificates.services.notices import certificate_issued_notify
 from certificates.services.pdf import certificate_pdf_bytes, certificate_render
-from certificates.services.print_runs import print_run_create, print_run_pdf, print_run_produce
 from certificates.services.revocation import certificate_revoke
 from certificates.services.verification import verify_url
 from learning.models import EnrollmentStatus
@@ -328,29 +327,6 @@ def test_mailing_export_marks_booked_and_leaves_out_revoked_and_mailed():
     assert pending.mailing_status == MailingStatus.EXPORTED and pending.exported_at
     with pytest.raises(ValidationError):
         mailing_list_export(certificate_ids=[revoked.pk, mailed.pk], actor=staff)
-
-
-# -- bulk print runs ---------------------------------------------------------------------------
-
-
-def test_print_run_produces_one_pdf_with_progress_and_is_idempotent(django_capture_on_commit_callbacks):
-    staff = StaffFactory()
-    certificates = [CertificateFactory(holder_name=name) for name in ("甲一", "乙二", "丙三")]
-    revoked = CertificateFactory(status=CertificateStatus.REVOKED)
-    with django_capture_on_commit_callbacks(execute=True):
-        run = print_run_create(certificate_ids=[c.pk for c in certificates] + [revoked.pk], actor=staff)
-    run.refresh_from_db()
-    assert run.status == PrintRunStatus.DONE and (run.done, run.total) == (3, 3)
-    with print_run_pdf(run=run) as handle:
-        reader = PdfReader(io.BytesIO(handle.read()))
-    assert len(reader.pages) == 3
-    assert "甲一" in reader.pages[0].extract_text()
-    finished = run.finished_at
-    print_run_produce(print_run_id=run.pk)
-    run.refresh_from_db()
-    assert run.finished_at == finished
-    with pytest.raises(ValidationError):
-        print_run_create(certificate_ids=[revoked.pk], actor=staff)
 
 
 def test_enrollment_status_is_untouched_by_issuing():

@@ -5,7 +5,6 @@ import re
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,13 +18,6 @@ from portal.models import AuditEntry
 from tests.factories import CertificateFactory, StaffFactory, UserFactory, passed_enrollment_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 import pytest
 
-from tests.factories import bank_make, template_make
-
-from .helpers import studied_enrollment_make
+from tests.factories import bank_make, studied_enrollment_make, template_make
 
 
 @pytest.fixture

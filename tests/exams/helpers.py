@@ -1,42 +1,9 @@
-import math
+"""Exam test helpers: answers read from a paper, and learning's "passed" audit entries. Studied
+enrollments (the exam unlocked by learning's own rule) come from ``tests.factories``
+(``studied_enrollment_make``)."""
 
 from exams.models import AttemptQuestion
-from learning.models import Lesson
-from learning.services.staff_hours import study_hours_record
 from portal.models import AuditEntry
-from tests.factories import EnrollmentFactory
-from tests.factories.learning import plan_make
-from tests.factories.people import StaffFactory
-
-
-def studied_enrollment_make(*, lessons_done: int | None = None, **fields):
-    """An enrollment (``EnrollmentFactory(**fields)``) that studied through learning's services: the
-    first ``lessons_done`` lessons of its course plan (every lesson when ``None``) credited in full
-    by staff entries. The plan of the trainee's certificate type and category is made when it has no
-    lessons: two lessons holding the programme's class hours together. With every lesson done, the
-    exam unlocks by learning's own rule; with fewer, it stays locked."""
-    enrollment = EnrollmentFactory(**fields)
-    trainee = enrollment.trainee
-    lessons = list(
-        Lesson.objects.filter(
-            course__plans__certificate_type=trainee.certificate_type,
-            course__plans__training_category=trainee.training_category,
-        ).order_by("course__order", "order", "pk")
-    ) or plan_make(
-        certificate_type=trainee.certificate_type,
-        training_category=trainee.training_category,
-        hours=enrollment.programme.hours_for(trainee.training_category),
-    )
-    staff = StaffFactory(is_superuser=True)
-    for lesson in lessons[:lessons_done]:
-        study_hours_record(
-            enrollment=enrollment,
-            lesson=lesson,
-            minutes=math.ceil(lesson.required_ms / 60_000),
-            reason="课堂培训",
-            actor=staff,
-        )
-    return enrollment
 
 
 def passed_entries(enrollment) -> int:

@@ -7,9 +7,9 @@ from openpyxl import load_workbook
 
 from exams import services
 from exams.models import ExamTemplate, Question
-from tests.factories import QuestionFactory, StaffFactory, template_make
+from tests.factories import QuestionFactory, StaffFactory, studied_enrollment_make, template_make
 
-from .helpers import answers_scoring, studied_enrollment_make
+from .helpers import answers_scoring
 
 pytestmark = pytest.mark.django_db
 

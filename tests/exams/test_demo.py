@@ -4,8 +4,7 @@ import pytest
 
 from exams import demo, selectors, services
 from exams.models import ExamTemplate, Question
-
-from .helpers import studied_enrollment_make
+from tests.factories import studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 

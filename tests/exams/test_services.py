@@ -23,9 +23,16 @@ from exams.models import (
 from learning.models import Enrollment, EnrollmentStatus
 from learning.services.windows import enrollments_expire
 from portal.models import AuditEntry
-from tests.factories import EnrollmentFactory, QuestionFactory, RuleFactory, bank_make, template_make
+from tests.factories import (
+    EnrollmentFactory,
+    QuestionFactory,
+    RuleFactory,
+    bank_make,
+    studied_enrollment_make,
+    template_make,
+)
 
-from .helpers import answers_scoring, passed_entries, right_answers, studied_enrollment_make
+from .helpers import answers_scoring, passed_entries, right_answers
 
 pytestmark = pytest.mark.django_db
 

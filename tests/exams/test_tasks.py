@@ -7,8 +7,7 @@ from django.utils import timezone
 from exams import services, tasks
 from exams.models import Attempt, AttemptStatus, SubmitReason
 from portal.celery import BEAT_SCHEDULE
-
-from .helpers import studied_enrollment_make
+from tests.factories import studied_enrollment_make
 
 pytestmark = pytest.mark.django_db
 

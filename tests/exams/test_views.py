@@ -11,9 +11,9 @@ from django.utils import timezone
 from exams import selectors, services
 from exams.models import Attempt, AttemptQuestion, AttemptStatus, PracticeItem, Question
 from learning.models import EnrollmentStatus
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, studied_enrollment_make
 
-from .helpers import answers_scoring, passed_entries, studied_enrollment_make
+from .helpers import answers_scoring, passed_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -293,3 +293,64 @@ def test_exam_pages_read_the_database_a_fixed_few_times(
     with django_assert_max_num_queries(11):
         page = trainee_client.get(reverse("exams:result", args=[attempt.pk]))
     assert page.status_code == 200 and "成绩未及格" in page.content.decode()
+
+
+def test_locked_exam_page_shows_hours_done_and_needed_with_a_way_back_to_study(client, template):
+    studying = studied_enrollment_make(lessons_done=1)  # one of the plan's two lessons (32 hours) done
+    client.force_login(studying.user)
+    html = client.get(reverse("exams:home", args=[studying.pk])).content.decode()
+    assert '<dd class="col-6 col-sm-8" id="hours-done">已完成 16.0 / 32 学时</dd>' in html
+    assert '<dd class="col-6 col-sm-8" id="hours-left">16.0 学时（1 节课未完成）</dd>' in html
+    go = reverse("learning:enrollment_detail", args=[studying.pk])
+    assert f'<a class="btn btn-primary btn-lg" href="{go}" id="go-study">去学习</a>' in html
+    assert 'id="lessons-exceed"' not in html
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("exams:home", args=[studying.pk])).content.decode()
+    assert "16.0 class hours (1 lesson not complete)" in html and ">Go and study</a>" in html
+
+
+def test_locked_exam_page_words_the_rule_when_the_lessons_exceed_the_hours(client, template):
+    from decimal import Decimal
+
+    from learning.models import Lesson
+    from tests.factories import LessonFactory
+
+    studying = studied_enrollment_make()  # the plan's two lessons hold the 32 hours: unlocked
+    trainee = studying.trainee
+    course = (
+        Lesson.objects.filter(
+            course__plans__certificate_type=trainee.certificate_type,
+            course__plans__training_category=trainee.training_category,
+        )
+        .first()
+        .course
+    )
+    LessonFactory(course=course, class_hours=Decimal("3"))  # now 35 hours of lessons for 32 required
+    client.force_login(studying.user)
+    html = client.get(reverse("exams:home", args=[studying.pk])).content.decode()
+    assert "考试尚未解锁" in html
+    assert '<dd class="col-6 col-sm-8" id="hours-done">已完成 32.0 / 32 学时</dd>' in html
+    assert '<dd class="col-6 col-sm-8" id="hours-left">3.0 学时（1 节课未完成）</dd>' in html
+    assert (
+        "您的课程计划各课时合计 35 学时，多于本项目规定的 32 学时：须完成全部课时才能解锁考试，"
+        "因此需要学满 35 学时。" in " ".join(html.split())
+    )
+
+
+def test_practice_options_are_full_width_targets_and_a_wrong_choice_says_so(client, bank):
+    studying = studied_enrollment_make(lessons_done=0)
+    client.force_login(studying.user)
+    url = reverse("exams:practice", args=[studying.pk])
+    page = client.get(url + "?mode=sequential")
+    html = page.content.decode()
+    assert "exams/exam.css" in html  # .practice-option label: full width, min-height 2.75rem (44 px)
+    question = page.context["question"]
+    assert html.count('<div class="practice-option" data-option=') == len(question.options)
+    wrong = next(i for i in range(len(question.options)) if i not in question.answer)
+    html = client.post(
+        url, {"mode": "sequential", "question": question.pk, "choice": [wrong]}
+    ).content.decode()
+    letter = "ABCDEFGH"[wrong]
+    assert f'<div class="practice-option is-wrong" data-option="{letter}">' in html
+    assert '<span class="practice-mark">✗ 您的选择：错误</span>' in html
+    assert html.count('<span class="practice-mark">✓ 正确答案</span>') == len(question.answer)

@@ -6,7 +6,9 @@
   submitted, ``ApprovedTraineeFactory``, ``PaidTraineeFactory``, ``CompleteTraineeFactory`` with
   attachment 2), attachment 1 form data (``applicant_data``, ``roster_rows``) and image uploads.
 - ``payments``: payee settings, payment reports, holidays.
-- ``learning``: enrollments, courses, lessons, and the lesson-plan builder (``plan_with``, ``plan_make``).
+- ``learning``: enrollments, courses, lessons, the lesson-plan builder (``plan_with``, ``plan_make``)
+  and ``studied_enrollment_make`` (hours credited through learning's services: the exam unlocks by
+  learning's own rule, never a stub of it).
 - ``exams``: questions, templates and rules, ``bank_make``, ``template_make``.
 - ``certificates``: the issuer (``association_make``), ``passed_enrollment_make``, certificates.
 
@@ -16,7 +18,14 @@ trainee's certificate type matches the default plan and exam template (principal
 
 from .certificates import ISSUER, CertificateFactory, association_make, passed_enrollment_make
 from .exams import ExamTemplateFactory, QuestionFactory, RuleFactory, bank_make, template_make
-from .learning import CourseFactory, EnrollmentFactory, LessonFactory, plan_make, plan_with
+from .learning import (
+    CourseFactory,
+    EnrollmentFactory,
+    LessonFactory,
+    plan_make,
+    plan_with,
+    studied_enrollment_make,
+)
 from .payments import HolidayFactory, PaymentFactory, PaymentSettingsFactory
 from .people import (
     PASSWORD,
@@ -78,6 +87,7 @@ __all__ = [
     "plan_make",
     "plan_with",
     "roster_rows",
+    "studied_enrollment_make",
     "template_make",
     "upload",
     "uscc_make",

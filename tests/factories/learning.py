@@ -1,7 +1,10 @@
-"""Learning data: study accounts (enrollments), courses, lessons, and the one lesson-plan builder
-(``plan_with`` adds courses to a plan; ``plan_make`` builds a course of two lessons for it)."""
+"""Learning data: study accounts (enrollments), courses, lessons, the one lesson-plan builder
+(``plan_with`` adds courses to a plan; ``plan_make`` builds a course of two lessons for it) and
+enrollments that studied through learning's own services (``studied_enrollment_make``: with every
+lesson credited the exam unlocks by learning's real rule)."""
 
 import datetime
+import math
 from decimal import Decimal
 
 import factory
@@ -9,7 +12,7 @@ from django.utils import timezone
 
 from learning.models import Course, CoursePlan, Enrollment, Lesson
 
-from .people import UserFactory
+from .people import StaffFactory, UserFactory
 from .registration import PaidTraineeFactory
 
 
@@ -77,3 +80,36 @@ def plan_make(*, certificate_type="principal", training_category="initial", hour
     ]
     plan_with(course, certificate_type=certificate_type, training_category=training_category)
     return lessons
+
+
+def studied_enrollment_make(*, lessons_done: int | None = None, **fields) -> Enrollment:
+    """An enrollment (``EnrollmentFactory(**fields)``) that studied through learning's services: the
+    first ``lessons_done`` lessons of its course plan (every lesson when ``None``) credited in full
+    by staff entries. The plan of the trainee's certificate type and category is made when it has no
+    lessons: two lessons holding the programme's class hours together. With every lesson done (and
+    the plan holding the programme's hours), the exam unlocks by learning's own rule
+    (``learning.selectors.study.enrollment_exam_unlocked``); with fewer, it stays locked."""
+    from learning.services.staff_hours import study_hours_record
+
+    enrollment = EnrollmentFactory(**fields)
+    trainee = enrollment.trainee
+    lessons = list(
+        Lesson.objects.filter(
+            course__plans__certificate_type=trainee.certificate_type,
+            course__plans__training_category=trainee.training_category,
+        ).order_by("course__order", "order", "pk")
+    ) or plan_make(
+        certificate_type=trainee.certificate_type,
+        training_category=trainee.training_category,
+        hours=enrollment.programme.hours_for(trainee.training_category),
+    )
+    staff = StaffFactory(is_superuser=True)
+    for lesson in lessons[:lessons_done]:
+        study_hours_record(
+            enrollment=enrollment,
+            lesson=lesson,
+            minutes=math.ceil(lesson.required_ms / 60_000),
+            reason="课堂培训",
+            actor=staff,
+        )
+    return enrollment

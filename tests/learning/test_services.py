@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from learning.models import (
     EXPIRY_AUDIT_ACTION,
@@ -68,8 +69,13 @@ def test_account_open_creates_passwordless_user_enrollment_and_one_message(
     assert enrollment.status == EnrollmentStatus.ACTIVE
     enrollment.refresh_from_db()
     assert enrollment.welcome_sent_at is not None
-    assert [m.mobile for m in sms_outbox] == ["13800138000"]
-    assert "/learning/activate/" in sms_outbox[0].message
+    assert [(m.mobile, m.kind) for m in sms_outbox] == [("13800138000", "account_opened")]
+    token = link_token(sms_outbox[0].message)
+    deadline = formats.date_format(timezone.localtime(enrollment.deadline), "Y-m-d H:i")
+    assert sms_outbox[0].message == (
+        f"张三，您的{trainee.programme.name}学习账号已开通，登录名为本人手机号。请在72小时内打开"
+        f"{settings.PORTAL_SITE_URL}/learning/activate/{token}/ 设置密码，并于{deadline}前完成学习和考试。"
+    )
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["zhang@example.org"]
     assert "/learning/activate/" in mail.outbox[0].body
     assert AuditEntry.objects.filter(action="enrollment.opened", target_id=str(enrollment.pk)).count() == 1
@@ -101,6 +107,7 @@ def test_returning_person_reuses_their_account_and_password(django_capture_on_co
     existing.refresh_from_db()
     assert existing.check_password("correct-horse-battery")
     assert "/learning/activate/" not in sms_outbox[0].message
+    assert sms_outbox[0].kind == "account_opened_existing"
     assert not AccessCode.objects.filter(user=existing).exists()
 
 
@@ -220,7 +227,13 @@ def test_reminder_only_the_nearest_one_when_opened_late(
         with django_capture_on_commit_callbacks(execute=True):
             assert reminders_notify() == 1
     assert list(enrollment.reminders.values_list("kind", flat=True)) == ["days_2"]
-    assert len(sms_outbox) == 1
+    (sms,) = sms_outbox
+    deadline = formats.date_format(timezone.localtime(enrollment.deadline), "Y-m-d H:i")
+    assert (sms.kind, sms.message) == (
+        "study_deadline_reminder",
+        f"{enrollment.trainee.name}，您的{enrollment.programme.name}学习和考试将于{deadline}截止，还剩1天，"
+        f"逾期账号作废且不退费。{settings.PORTAL_SITE_URL}/learning/",
+    )
 
 
 def test_reminders_are_set_based(django_capture_on_commit_callbacks):
@@ -258,16 +271,30 @@ def test_reminder_days_are_configurable(django_capture_on_commit_callbacks, sms_
 # --- expiry ---------------------------------------------------------------------------------
 
 
-def test_expiry_at_day_30_voids_and_blocks_study_and_exam(django_capture_on_commit_callbacks):
+def test_expiry_at_day_30_voids_and_blocks_study_and_exam(django_capture_on_commit_callbacks, sms_outbox):
     with time_machine.travel(START, tick=False) as clock:
-        enrollment = open_account(PaidTraineeFactory(), django_capture_on_commit_callbacks)
+        enrollment = open_account(
+            PaidTraineeFactory(email="void@example.org"), django_capture_on_commit_callbacks
+        )
+        sms_outbox.clear()
+        mail.outbox.clear()
         clock.move_to(START + timedelta(days=29, hours=23))
         assert enrollments_expire() == 0
         enrollment_access_check(enrollment=enrollment, action="study")
         enrollment_access_check(enrollment=enrollment, action="exam")
         clock.move_to(START + timedelta(days=30))
-        assert enrollments_expire() == 1
-        assert enrollments_expire() == 0  # second run changes nothing
+        with django_capture_on_commit_callbacks(execute=True):
+            assert enrollments_expire() == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            assert enrollments_expire() == 0  # second run changes nothing
+    # The trainee is told once, by SMS (message kind enrollment_expired) and e-mail.
+    text = f"{enrollment.trainee.name}，您的{enrollment.programme.name}学习期限已过且未通过考试，学习账号已作废。"
+    assert [(m.mobile, m.kind, m.message) for m in sms_outbox] == [
+        (enrollment.user.mobile, "enrollment_expired", text)
+    ]
+    assert [(m.to, m.subject, m.body) for m in mail.outbox] == [
+        (["void@example.org"], "学习账号作废（已过期限）", text)
+    ]
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.EXPIRED
     assert enrollment.expired_at == START + timedelta(days=30)
@@ -462,10 +489,12 @@ def test_weak_password_is_refused_and_link_stays_usable(django_capture_on_commit
     assert access_code_by_link(token=token) is not None
 
 
-def test_code_in_the_opening_message_sets_the_password(django_capture_on_commit_callbacks, sms_outbox):
-    trainee = PaidTraineeFactory(mobile="13800138003")
+def test_code_in_the_opening_email_sets_the_password(django_capture_on_commit_callbacks, sms_outbox):
+    """The SMS carries the link (a notice template holds no code); the e-mail has the code too."""
+    trainee = PaidTraineeFactory(mobile="13800138003", email="code@example.org")
     open_account(trainee, django_capture_on_commit_callbacks)
-    code = sms_code(sms_outbox[0].message)
+    assert "/learning/activate/" in sms_outbox[0].message
+    code = sms_code(mail.outbox[0].body)
     user = password_set_by_code(mobile="13800138003", code=code, password="Zhang-San-2026!")
     assert user.check_password("Zhang-San-2026!")
     with pytest.raises(ValidationError):

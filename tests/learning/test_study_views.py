@@ -169,3 +169,56 @@ def test_pdf_lesson_can_be_framed_by_the_lesson_page_only(client):
         client.get(reverse("learning:lesson_media", args=[enrollment.pk, lesson.pk, "other"])).status_code
         == 404
     )
+
+
+def test_lesson_page_says_how_long_to_stay_in_minutes(client, plan):
+    second = plan[1]  # 3 class hours = 135 minutes
+    enrollment = EnrollmentFactory()
+    LessonProgress.objects.create(enrollment=enrollment, lesson=second, credited_ms=45 * 60_000 + 30_000)
+    client.force_login(enrollment.user)
+    html = client.get(reverse("learning:lesson", args=[enrollment.pk, second.pk])).content.decode()
+    assert "本课时计 3 学时：需要在本页学习共 135 分钟（还需 90 分钟）。" in html
+    assert '<strong id="study-minutes">45</strong> / 135 分钟' in html
+    assert '<p class="mb-0 mt-1 fw-semibold" id="study-left">还需学习 90 分钟</p>' in html
+    assert 'class="card mb-3 study-bar" id="study-bar"' in html  # sticky (study.css)
+    # the words study.js needs: minutes left, the screen kept awake or the hint where it cannot be
+    assert 'data-text-left="还需学习 %(minutes)s 分钟"' in html
+    assert 'data-text-wake-off="此浏览器无法保持屏幕常亮' in html
+    assert 'id="study-removed"' in html and "本课时未计入的学习时间" in html
+
+
+def test_lesson_page_in_english(client, plan):
+    second = plan[1]
+    enrollment = EnrollmentFactory()
+    client.force_login(enrollment.user)
+    client.cookies["django_language"] = "en"
+    html = client.get(
+        reverse("learning:lesson", args=[enrollment.pk, second.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "stay on this page, studying, for 135 minutes in all (135 minutes still needed)" in html
+    assert 'data-text-left="%(minutes)s minutes still needed"' in html
+
+
+def test_lesson_page_explains_time_taken_off_while_away(client, plan, settings):
+    """A presence check missed after the learner left (the overdue sweep): the page says when, how
+    many minutes and why."""
+    from learning.services.study import presence_overdue_sweep
+
+    from .study import Learner
+
+    settings.LEARNING_PRESENCE_MIN_MINUTES = 5
+    settings.LEARNING_PRESENCE_MAX_MINUTES = 5
+    second = plan[1]
+    with time_machine.travel(START, tick=False) as clock:
+        enrollment = EnrollmentFactory()
+        client.force_login(enrollment.user)
+        me = Learner(client, enrollment, second, clock=clock, answer_checks=False)
+        me.start()
+        me.study(5 * 60)
+        assert me.responses[-1].json()["presence"]
+        clock.shift(datetime.timedelta(minutes=5))
+        assert presence_overdue_sweep() == 1
+        html = client.get(reverse("learning:lesson", args=[enrollment.pk, second.pk])).content.decode()
+    assert '<strong id="study-minutes">0</strong> / 135 分钟' in html
+    removed = re.search(r'<ul class="mb-0 small" id="study-removed-list">(.*?)</ul>', html, re.S).group(1)
+    assert "2026年3月2日 09:10：未按时完成在岗确认，5.0 分钟的学习时间未计入。" in " ".join(removed.split())

@@ -3,6 +3,7 @@ import io
 
 import openpyxl
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -237,17 +238,21 @@ def test_reviewer_cannot_see_report(client, reviewer_user):
     assert client.get(reverse("admin:payments_payment_report")).status_code == 403
 
 
-def test_refund_action(client, finance_user, monkeypatch):
-    payment = reported([ApprovedTraineeFactory()], number="RF1")
-    payment_confirm(payment=payment, actor=finance_user)
-    from payments import selectors
+def test_refund_action_refused_once_the_account_is_open(client, finance_user):
+    from learning.services.accounts import account_open
 
-    monkeypatch.setattr(selectors, "trainee_account_opened", lambda t: True)
+    trainee = ApprovedTraineeFactory()
+    payment = reported([trainee], number="RF1")
+    payment_confirm(payment=payment, actor=finance_user)
+    account_open(trainee_id=trainee.pk)  # learning opened the study account: no refund any more
     client.force_login(finance_user)
-    client.post(
+    response = client.post(
         reverse(CHANGELIST),
         {"action": "refund_action", "_selected_action": [payment.pk], "apply": "1", "reason": "退费"},
     )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"{payment}：未处理：不予退款：{trainee.name} 的学习账号已开通，账号开通后培训费不退。"
+    ]
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED
     assert Payment.objects.filter(status=PaymentStatus.REFUNDED).count() == 0

@@ -20,7 +20,7 @@ from payments.services.payments import (
     payment_report,
     screenshot_clean,
 )
-from portal.models import AuditEntry
+from portal.models import AuditEntry, OutboundMessage
 from registration.models import TraineeStatus
 from tests.factories import ApplicationFactory, ApprovedTraineeFactory
 
@@ -149,6 +149,47 @@ def test_report_refuses_trainees_not_approved_or_of_another_application(applicat
     assert not Payment.objects.exists()
 
 
+def test_confirmation_tells_the_contact_once_after_the_commit(
+    application, finance_user, sms_outbox, mailoutbox, django_capture_on_commit_callbacks
+):
+    trainee = ApprovedTraineeFactory(application=application)
+    payment = report(application, [trainee], amount_fen=80_000)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        payment_confirm(payment=payment, actor=finance_user, mismatch_reason="按实收确认")
+    assert sms_outbox == [] and mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    text = f"报名{application.reference}的培训费800.00元已确认收到，学员的学习账号将在2日内开通。"
+    sms = [(m.mobile, m.kind, m.message) for m in sms_outbox if m.kind.startswith("payment_")]
+    assert sms == [("13700009999", "payment_confirmed", text)]
+    assert [(m.to, m.subject, m.body) for m in mailoutbox if m.subject == "缴费已确认"] == [
+        (["contact@example.org"], "缴费已确认", text)
+    ]
+    assert OutboundMessage.objects.filter(event__startswith=f"payment:{payment.pk}:confirmed").count() == 2
+
+
+def test_rejection_tells_the_contact_why_with_the_payment_page(
+    finance_user, settings, sms_outbox, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_SITE_URL = "https://training.example.org"
+    application = ApplicationFactory(kind="individual", contact_email="typed@example.org")
+    trainee = ApprovedTraineeFactory(application=application)
+    payment = report(application, [trainee])
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_reject(payment=payment, actor=finance_user, reason="未收到款项")
+    amount = f"{trainee.fee_fen // 100:,}.{trainee.fee_fen % 100:02d}"
+    assert [(m.mobile, m.kind, m.message) for m in sms_outbox] == [
+        (
+            application.contact_phone,
+            "payment_rejected",
+            f"报名{application.reference}的缴费{amount}元未能确认，原因：未收到款项。"
+            f"详情：https://training.example.org/payments/a/{application.access_key}/",
+        )
+    ]
+    assert mailoutbox == []  # an individual's typed address never gets the private page
+
+
 def test_reject_needs_reason_and_cancels_invoice(application, finance_user):
     trainee = ApprovedTraineeFactory(application=application)
     payment = report(application, [trainee])
@@ -175,45 +216,24 @@ def test_refund_before_account_opened(application, finance_user):
     assert AuditEntry.objects.filter(action="payment.refunded", reason="单位取消报名").exists()
 
 
-def test_refund_refused_after_account_opened_monkeypatched(application, finance_user, monkeypatch):
+def test_refund_refused_after_account_opened(application, finance_user):
+    """Learning opened the study account of one of the payment's trainees (its own ``account_open``):
+    the payment is no longer refunded, and the message names that trainee."""
+    from learning.services.accounts import account_open
+
     trainee = ApprovedTraineeFactory(application=application, name="王五")
-    payment = report(application, [trainee])
+    other = ApprovedTraineeFactory(application=application, name="赵六")
+    payment = report(application, [trainee, other])
     payment_confirm(payment=payment, actor=finance_user)
-    monkeypatch.setattr(selectors, "trainee_account_opened", lambda t: t.pk == trainee.pk)
+    assert not selectors.trainee_account_opened(trainee)
+    account_open(trainee_id=trainee.pk)
+    assert selectors.trainee_account_opened(trainee) and not selectors.trainee_account_opened(other)
     with pytest.raises(ValidationError) as excinfo:
         payment_refund(payment=payment, actor=finance_user, reason="不想学了")
-    assert "王五" in str(excinfo.value)
+    assert excinfo.value.messages == ["不予退款：王五 的学习账号已开通，账号开通后培训费不退。"]
     payment.refresh_from_db()
     trainee.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED and trainee.paid_at is not None
-
-
-def test_refund_refused_after_account_opened_with_learning_enrollment(application, finance_user):
-    """Uses learning.Enrollment (related_name "enrollment") when the learning app provides it."""
-    from django.apps import apps
-
-    try:
-        enrollment_model = apps.get_model("learning", "Enrollment")
-    except LookupError:
-        pytest.skip("learning.Enrollment does not exist yet (the monkeypatched test covers the rule)")
-    from tests.factories import UserFactory
-
-    trainee = ApprovedTraineeFactory(application=application)
-    payment = report(application, [trainee])
-    payment_confirm(payment=payment, actor=finance_user)
-    assert selectors.trainee_account_opened(trainee) is (
-        enrollment_model.objects.filter(trainee=trainee).exists()
-    )
-    if not enrollment_model.objects.filter(trainee=trainee).exists():
-        enrollment_model.objects.create(
-            trainee=trainee,
-            user=UserFactory(mobile=trainee.mobile),
-            programme=trainee.programme,
-            deadline=timezone.now() + dt.timedelta(days=30),
-        )
-    assert selectors.trainee_account_opened(trainee)
-    with pytest.raises(ValidationError):
-        payment_refund(payment=payment, actor=finance_user, reason="不想学了")
 
 
 def test_confirm_sets_invoice_deadline_five_working_days_across_national_day(application, finance_user):
@@ -297,20 +317,44 @@ def test_invoice_cannot_be_issued_before_confirmation(application, finance_user)
         )
 
 
-def test_application_due_summary(finance_user):
+def test_payment_shares_split_confirmed_and_reported(finance_user, django_assert_num_queries):
     application = ApplicationFactory()
     paid = ApprovedTraineeFactory(application=application)
     pending = ApprovedTraineeFactory(application=application, training_category="refresher")
-    ApprovedTraineeFactory(application=application)
-    ApprovedTraineeFactory(application=application, status=TraineeStatus.SUBMITTED)
+    both = ApprovedTraineeFactory(application=application)
+    untouched = ApprovedTraineeFactory(application=application)
     payment_confirm(payment=report(application, [paid], number="A"), actor=finance_user)
     report(application, [pending], number="B")
-    due = selectors.application_due(application=application)
-    assert due.due_fen == 80_000 + 30_000 + 80_000
-    assert due.paid_fen == 80_000
-    assert due.pending_fen == 30_000
-    assert due.outstanding_fen == 110_000
-    assert len(due.waiting) == 1
+    payment_confirm(
+        payment=report(application, [both], amount_fen=50_000, number="C"),
+        actor=finance_user,
+        mismatch_reason="part payment",
+    )
+    report(application, [both], amount_fen=30_000, number="D")
+    rejected = report(application, [untouched], number="E")
+    payment_reject(payment=rejected, actor=finance_user, reason="not found")
+    ids = [paid.pk, pending.pk, both.pk, untouched.pk]
+    with django_assert_num_queries(1):
+        shares = selectors.trainees_payment_shares(ids)
+    assert shares == {
+        paid.pk: (80_000, 0),
+        pending.pk: (0, 30_000),
+        both.pk: (50_000, 30_000),
+        untouched.pk: (0, 0),
+    }
+    assert selectors.trainees_paid_fen(ids) == {
+        paid.pk: 80_000,
+        pending.pk: 0,
+        both.pk: 50_000,
+        untouched.pk: 0,
+    }
+    assert selectors.trainees_payment_shares([]) == {}
+
+
+def test_payments_register_their_shares_with_registration():
+    from registration.selectors import PAYMENT_SHARE_PROVIDERS
+
+    assert PAYMENT_SHARE_PROVIDERS["payments"] is selectors.trainees_payment_shares
 
 
 def test_allocate_splits_in_order_and_keeps_excess():

@@ -335,7 +335,7 @@ def test_a_body_nginx_refused_gets_djangos_page_in_the_visitors_language(client,
     refused = str(settings.PORTAL_MAX_REQUEST_BYTES + 1024 * 1024)
     response = client.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_PORTAL_REFUSED_LENGTH=refused)
     assert response.status_code == 413
-    assert "文件过大（33 MB），上限为 32 MB。" in response.content.decode()
+    assert "文件过大（65 MB），上限为 64 MB。" in response.content.decode()
     # from anyone else the header is the client's own word: ignored
     assert (
         client.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_PORTAL_REFUSED_LENGTH=refused).status_code == 200
@@ -439,6 +439,6 @@ def test_nginx_refuses_a_large_body_with_djangos_page(nginx_in_front, settings):
     status, headers, page = _get(
         port, reverse("registration:individual_register"), "POST", body, **{"Content-Type": "text/plain"}
     )
-    assert status == 413 and "文件过大（33 MB），上限为 32 MB。" in page.decode()
+    assert status == 413 and "文件过大（65 MB），上限为 64 MB。" in page.decode()
     status, headers, page = _get(port, "/", **{"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("Content-Encoding") == "gzip"

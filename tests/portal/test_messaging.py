@@ -129,11 +129,19 @@ def test_nothing_is_sent_when_the_callers_transaction_rolls_back(
     assert sms_outbox == [] and not OutboundMessage.objects.exists()
 
 
-def test_a_notice_without_kind_is_sent_as_free_text(sms_outbox, django_capture_on_commit_callbacks):
-    notice = Notice(mobile=MOBILE, email="", subject="通知", body="正文", sms="短信正文")
+def test_an_sms_notice_without_kind_is_refused_at_once():
+    """The providers send no free text: an SMS notice names its message kind."""
+    with pytest.raises(ValueError, match="names its message kind"):
+        Notice(mobile=MOBILE, email="li@example.org", subject="通知", body="正文")
+
+
+def test_an_email_notice_without_kind_is_sent_as_written(sms_outbox, django_capture_on_commit_callbacks):
+    notice = Notice(mobile="", email="li@example.org", subject="通知", body="正文", event_key="adhoc:1")
     _deliver([notice], django_capture_on_commit_callbacks)
-    assert [(m.mobile, m.message, m.kind) for m in sms_outbox] == [(MOBILE, "短信正文", "")]
-    assert OutboundMessage.objects.get().status == MessageStatus.SENT
+    assert sms_outbox == [] and [(m.to, m.subject, m.body) for m in mail.outbox] == [
+        (["li@example.org"], "通知", "正文")
+    ]
+    assert list(OutboundMessage.objects.values_list("channel", "kind", "status")) == [("email", "", "sent")]
 
 
 def test_a_wrong_kind_or_variable_is_refused_at_once():
@@ -397,7 +405,14 @@ def test_every_sms_kind_is_a_valid_provider_template():
         assert all(name not in {"email", "mobile", "id", "nick", "site"} for name in kind.variables)
         assert "【" not in kind.sms and "】" not in kind.sms
         assert not kind.code_template or kind.variables == ("code",)
-    assert {"attachment2_link", "account_opened", "password_code", "certificate_mailed"} <= set(KINDS)
+    assert {
+        "attachment2_link",
+        "registration_duplicate",
+        "registration_duplicate_mobile",
+        "account_opened",
+        "password_code",
+        "certificate_mailed",
+    } <= set(KINDS)
 
 
 def test_link_variables_carry_the_path_only(settings):
@@ -433,6 +448,19 @@ def test_configuration_checks(settings):
     assert checks.check_sms_backend_sends() == []
 
 
+def test_configuration_check_lists_the_duplicate_attempt_kinds_without_code(settings):
+    settings.SMS_BACKEND = "portal.messaging.aliyun.AliyunSmsBackend"
+    settings.SMS_ACCESS_KEY_ID, settings.SMS_ACCESS_KEY_SECRET, settings.SMS_SIGN_NAME = (
+        "id",
+        "secret",
+        "协会",
+    )
+    settings.SMS_TEMPLATES = {kind.name: "SMS_1" for kind in sms_kinds() if "duplicate" not in kind.name}
+    assert [(e.id, e.msg) for e in checks.check_sms_provider_configured()] == [
+        ("portal.W203", "No SMS template code for: registration_duplicate, registration_duplicate_mobile.")
+    ]
+
+
 def test_sms_templates_command_prints_what_to_register(settings):
     from io import StringIO
 
@@ -454,4 +482,12 @@ def test_sms_templates_command_prints_what_to_register(settings):
     )
     assert lines["password_code"].startswith("验证码\t") and lines["password_code"].endswith(
         "(SMS_TEMPLATES not set)"
+    )
+    assert lines["registration_duplicate"] == (
+        "短信通知\t{1}，刚才有人使用您的身份证号码再次提交了{2}的报名。您已报名（{3}），因此未重复登记。"
+        "您的报名：https://training.example.org/{4} 如非您本人操作，无需处理。\t"
+        "{1}=name, {2}=programme, {3}=reference, {4}=link\t(SMS_TEMPLATES not set)"
+    )
+    assert lines["registration_duplicate_mobile"].startswith(
+        "短信通知\t刚才有人使用本手机号码提交了{1}的报名。"
     )

@@ -47,8 +47,12 @@ def test_the_project_scripts_are_all_found():
         "certificates/static/certificates/print_run.js",
         "exams/static/exams/exam.js",
         "learning/static/learning/study.js",
+        "payments/static/payments/report.js",
+        "registration/static/registration/area.js",
         "registration/static/registration/confirm.js",
+        "registration/static/registration/industry.js",
         "registration/static/registration/roster.js",
+        "static/js/wechat.js",
     }
 
 
@@ -114,6 +118,8 @@ def test_roster_words_are_translated_data_attributes(client, language, rows_one,
         "bootstrap/js/bootstrap.bundle.min.js",
         "js/portal.js",
         "registration/roster.js",
+        "registration/area.js",
+        "registration/industry.js",
     ]
     assert f'data-text-rows-one="{rows_one}"' in html
     assert f'data-text-rows-other="{rows_other}"' in html
@@ -133,3 +139,23 @@ def test_lesson_page_loads_the_helper_first_and_translates_the_countdown(client)
         "learning/study.js",
     ]
     assert 'data-text-seconds="%(seconds)s 秒"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"), [("zh-hans", "属于高危行业"), ("en", "is a high-risk industry")]
+)
+def test_high_risk_words_are_translated_data_attributes(client, language, words):
+    """industry.js reads the refused codes and the refusal from the industry list (rendered from
+    registration.validators, where the rule lives), on the unit and the individual form."""
+    from registration.validators import HIGH_RISK_INDUSTRIES
+
+    ProgrammeFactory()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for name in ("registration:unit_register", "registration:individual_register"):
+        html = client.get(reverse(name)).content.decode()
+        assert "registration/industry.js" in _script_sources(html)
+        select = re.search(r'<select name="industry"[^>]*>', html).group(0)
+        assert f'data-high-risk="{" ".join(sorted(HIGH_RISK_INDUSTRIES))}"' in select
+        message = re.search(r'data-high-risk-message="([^"]*)"', select).group(1)
+        assert "%(industry)s" in message and words in message

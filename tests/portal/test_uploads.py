@@ -123,3 +123,29 @@ def test_the_upload_is_rewound_for_whoever_stores_it():
     file = upload(data)
     image_upload_check(file, max_bytes=MB)
     assert file.read() == data
+
+
+def test_jpeg_encode_drops_metadata_flattens_transparency_and_fits_the_limit():
+    import os
+
+    from portal.uploads import image_jpeg_encode
+
+    # transparency on white, no EXIF survives
+    rgba = Image.new("RGBA", (400, 300), (255, 0, 0, 0))
+    data = image_jpeg_encode(rgba, max_bytes=5 * 1024 * 1024)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG" and image.size == (400, 300)
+        assert image.getpixel((10, 10)) == (255, 255, 255) and not image.info.get("exif")
+    # a detailed (noisy) photo larger than the limit is scaled down below it, not refused
+    noisy = Image.frombytes("RGB", (2000, 1500), os.urandom(2000 * 1500 * 3))
+    data = image_jpeg_encode(noisy, max_bytes=500_000)
+    with Image.open(io.BytesIO(data)) as image:
+        assert (
+            len(data) <= 500_000
+            and image.width < 2000
+            and image.width / image.height == pytest.approx(4 / 3, rel=0.01)
+        )
+    # a limit no real image can meet: refused with the size message
+    with pytest.raises(ValidationError) as excinfo:
+        image_jpeg_encode(noisy, max_bytes=1000)
+    assert excinfo.value.code == "file_too_large"

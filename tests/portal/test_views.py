@@ -145,3 +145,55 @@ def test_error_pages_are_the_portals_in_chinese(client, settings):
     html = refused.content.decode()
     assert refused.status_code == 403 and '<h1 class="h4">无权访问</h1>' in html and "alert-danger" in html
     assert reverse("learning:centre") in html
+
+
+def test_healthz_answers_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get(reverse("portal:healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Content-Type"] == "text/plain"
+    assert "no-cache" in response["Cache-Control"]
+    assert client.post(reverse("portal:healthz")).status_code == 405
+
+
+# --- Where a log-in lands -------------------------------------------------------------------
+
+
+def _log_in(client, **data):
+    return client.post(
+        reverse("portal:login"), {"username": "13812345678", "password": "correct-horse-battery", **data}
+    )
+
+
+def test_trainee_lands_on_the_personal_centre(client):
+    UserFactory(mobile="13812345678")
+    response = _log_in(client)
+    assert response.status_code == 302 and response["Location"] == reverse("learning:centre")
+    # Already logged in, the log-in page goes there too.
+    assert client.get(reverse("portal:login"))["Location"] == reverse("learning:centre")
+
+
+def test_a_safe_next_wins_and_an_unsafe_one_is_ignored(client):
+    UserFactory(mobile="13812345678")
+    target = reverse("registration:start")
+    assert _log_in(client, next=target)["Location"] == target
+    client.post(reverse("portal:logout"))
+    assert _log_in(client, next="https://evil.example/")["Location"] == reverse("learning:centre")
+
+
+def test_staff_land_on_the_home_page(client):
+    StaffFactory(mobile="13812345678")
+    assert _log_in(client)["Location"] == reverse("portal:home")
+
+
+def test_home_offers_continue_studying_first_when_logged_in(client):
+    html = client.get("/").content.decode()
+    assert "继续学习" not in html and reverse("portal:login") in html
+    client.force_login(UserFactory())
+    html = client.get("/").content.decode()
+    button = f'<a class="btn btn-primary" href="{reverse("learning:centre")}" data-testid="continue-studying">继续学习</a>'
+    assert button in html
+    assert html.index(button) < html.index(reverse("registration:unit_register"))
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert ">Continue studying</a>" in client.get("/").content.decode()

@@ -45,3 +45,20 @@ def test_zero_days_and_negative():
     assert working_days_add(start=dt.date(2025, 10, 1), days=0) == dt.date(2025, 10, 1)
     with pytest.raises(ValueError):
         working_days_add(start=dt.date(2025, 10, 1), days=-1)
+
+
+def test_deadline_is_provisional_while_a_year_of_its_span_has_no_official_data():
+    from portal.models import CalendarYear
+    from portal.workdays import package_covers_year, working_days_deadline, year_is_official
+
+    assert package_covers_year(2026) and not package_covers_year(2027)
+    # Within 2026 (known to the package): official.
+    assert working_days_deadline(start=dt.date(2026, 12, 1), days=5) == (dt.date(2026, 12, 8), False)
+    # Ends in 2027: provisional, until staff mark 2027 official.
+    assert working_days_deadline(start=dt.date(2026, 12, 30), days=5) == (dt.date(2027, 1, 6), True)
+    # Starts on 31 December: the span is January only.
+    assert working_days_deadline(start=dt.date(2026, 12, 31), days=0) == (dt.date(2026, 12, 31), False)
+    assert not year_is_official(2027)
+    CalendarYear.objects.create(year=2027, official=True)
+    assert year_is_official(2027)
+    assert working_days_deadline(start=dt.date(2026, 12, 30), days=5) == (dt.date(2027, 1, 6), False)

@@ -346,3 +346,49 @@ def test_demo_data_is_valid_idempotent_and_viewable(reviewer_client):
     photo = reviewer_client.get(photo_url)
     assert photo.status_code == 200
     assert b"".join(photo.streaming_content if photo.streaming else [photo.content])[:2] == b"\xff\xd8"
+
+
+# -- units registered outside the programme's area ---------------------------------------------
+
+
+def test_reviewers_see_units_registered_outside_the_area(reviewer_client):
+    from stdnum.cn import uscc
+
+    code = "91440300000000777" + uscc.calc_check_digit("91440300000000777")
+    outside = CompleteTraineeFactory(
+        application__invoice_tax_id=code, application__outside_area=True, name="深圳学员"
+    )
+    inside = CompleteTraineeFactory(name="广州学员")
+    # the application list: a column and a filter
+    response = reviewer_client.get(
+        reverse("admin:registration_application_changelist"), {"outside_area__exact": "1"}
+    )
+    assert [a.pk for a in response.context["cl"].result_list] == [outside.application_id]
+    assert "登记地在本地区以外" in response.content.decode()
+    # the trainee list: filtered through the application
+    response = reviewer_client.get(reverse(CHANGELIST), {"application__outside_area__exact": "1"})
+    assert [t.pk for t in response.context["cl"].result_list] == [outside.pk]
+    # the marker on the application and trainee pages
+    marker = (
+        f"统一社会信用代码 {code} 登记在 440300（深圳市），不在广州市；联系人已确认本单位参训人员在广州市工作。"
+        "审核通过前请核实。"
+    )
+    for url in (
+        reverse("admin:registration_application_change", args=[outside.application_id]),
+        reverse("admin:registration_trainee_change", args=[outside.pk]),
+    ):
+        html = reviewer_client.get(url).content.decode()
+        assert 'class="area-flag">登记地在本地区以外。</strong>' in html and marker in html
+    for url in (
+        reverse("admin:registration_application_change", args=[inside.application_id]),
+        reverse("admin:registration_trainee_change", args=[inside.pk]),
+    ):
+        assert "area-flag" not in reviewer_client.get(url).content.decode()
+
+
+def test_programme_admin_sets_the_rules_of_the_notice(admin_client):
+    programme = ProgrammeFactory()
+    html = admin_client.get(
+        reverse("admin:registration_programme_change", args=[programme.pk])
+    ).content.decode()
+    assert 'name="previous_certificate_required"' in html and 'name="area_code_prefix" value="4401"' in html

@@ -1,4 +1,5 @@
 import io
+import os
 import struct
 import zlib
 
@@ -10,6 +11,13 @@ from PIL import Image
 from registration import documents
 from registration.documents import photo_clean, scan_clean
 from tests.factories import image_bytes, upload
+
+
+def noisy_scan_bytes(width: int, height: int) -> bytes:
+    """A JPEG that compresses badly (random pixels): large for its size, like a detailed phone photo."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(out, "JPEG", quality=95)
+    return out.getvalue()
 
 
 def codes(excinfo) -> set[str]:
@@ -82,11 +90,25 @@ def test_forged_header_bombs_are_refused(size):
 
 def test_too_large_file_is_refused(settings):
     settings.REGISTRATION_MAX_UPLOAD_BYTES = 10_000
+    settings.REGISTRATION_MAX_INPUT_BYTES = 10_000
     big = image_bytes(2000, 2800, quality=100)
     assert len(big) > 10_000
     with pytest.raises(ValidationError) as excinfo:
         photo_clean(upload("photo.jpg", big))
     assert codes(excinfo) == {"file_too_large"}
+
+
+def test_phone_photo_over_the_stored_limit_is_scaled_down_below_it(settings):
+    """A phone photo larger than the stored limit (5 MB by default) but within the input limit (20 MB)
+    is re-encoded below the stored limit instead of being refused."""
+    settings.REGISTRATION_MAX_UPLOAD_BYTES = 400_000
+    settings.REGISTRATION_MAX_INPUT_BYTES = 20 * 1024 * 1024
+    big = noisy_scan_bytes(2400, 1600)
+    assert len(big) > 1_000_000
+    cleaned = scan_clean(upload("id.jpg", big))
+    assert cleaned.size <= 400_000
+    with Image.open(cleaned) as image:
+        assert image.format == "JPEG" and min(image.size) >= 300
 
 
 def test_empty_file_is_refused():
@@ -156,3 +178,17 @@ def test_transparent_png_is_flattened():
 def test_big_scan_is_scaled_down():
     result = Image.open(io.BytesIO(scan_clean(upload("front.jpg", image_bytes(4000, 2500))).read()))
     assert max(result.size) == documents.SCAN_MAX_SIDE
+
+
+def test_grayscale_photo_is_refused():
+    """The notice asks for a recent colour photo: photo_clean applies the validators' rule."""
+    with pytest.raises(ValidationError) as excinfo:
+        photo_clean(upload("photo.jpg", image_bytes(color=(128, 128, 128))))
+    assert codes(excinfo) == {"photo_grayscale"}
+    gray = io.BytesIO()
+    Image.new("L", (354, 496), 120).save(gray, format="PNG")
+    with pytest.raises(ValidationError) as excinfo:
+        photo_clean(upload("photo.png", gray.getvalue(), content_type="image/png"))
+    assert codes(excinfo) == {"photo_grayscale"}
+    # ID card copies may be black-and-white scans
+    assert scan_clean(upload("front.jpg", image_bytes(856, 540, color=(128, 128, 128))))

@@ -9,6 +9,7 @@ from registration.forms import (
     roster_formset,
     roster_rows_posted,
 )
+from registration.models import Programme
 from registration.validators import id_number_mask
 from tests.factories import (
     ATTACHMENT1_CONSENTS_POST,
@@ -70,6 +71,7 @@ def test_applicant_form_valid_data_gives_the_service_dict():
         "invoice_title",
         "invoice_tax_id",
         "invoice_email",
+        "area_confirmed",
     }
 
 
@@ -136,12 +138,23 @@ def test_roster_row_field_errors(field, value):
     assert field in form.errors
 
 
-def test_refresher_needs_the_previous_certificate_number():
-    form = RosterRowForm(row(training_category="refresher"))
+def test_refresher_needs_the_previous_certificate_number_where_the_programme_says_so():
+    strict = Programme(previous_certificate_required=True)
+    form = RosterRowForm(row(training_category="refresher"), programme=strict)
     assert not form.is_valid()
     # The service's rule and message (registration.services.applications.roster_row_check).
     assert errors(form) == {"previous_certificate_no": ["再培训须填写原培训证书编号。"]}
-    assert RosterRowForm(row(training_category="refresher", previous_certificate_no="A1")).is_valid()
+    assert RosterRowForm(
+        row(training_category="refresher", previous_certificate_no="A1"), programme=strict
+    ).is_valid()
+
+
+@pytest.mark.parametrize("programme", [None, Programme()], ids=["no programme", "default programme"])
+def test_previous_certificate_number_is_optional_by_default(programme):
+    """The notice does not ask refresher trainees for it: asked for, not required."""
+    form = RosterRowForm(row(training_category="refresher"), programme=programme)
+    assert form.is_valid(), form.errors
+    assert form.roster_data()["previous_certificate_no"] == ""
 
 
 # --- The roster formset -------------------------------------------------------------------------
@@ -386,7 +399,7 @@ def test_attachment2_form_reports_an_empty_field_once():
 
 def test_roster_card_escapes_what_was_typed_and_keeps_the_selection():
     rows = roster_rows(1, name='<script>alert("x")</script>', training_category="refresher")
-    formset = roster_formset(roster_form_data(rows))
+    formset = roster_formset(roster_form_data(rows), programme=Programme(previous_certificate_required=True))
     formset.is_valid()
     html = formset.forms[0].as_roster_card()
     assert "<script>" not in html and "&lt;script&gt;" in html

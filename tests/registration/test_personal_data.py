@@ -78,18 +78,20 @@ def test_lookup_by_id_number_goes_through_the_hash(programme):
     assert list(trainees_by_id_number("")) == []
 
 
-def test_same_person_is_still_refused_and_reported_by_row(programme):
-    application_submit(
+def test_same_person_is_still_found_by_hash_and_saved_only_as_a_duplicate(programme):
+    first = application_submit(
         programme=programme, applicant=applicant_data(), roster=roster_rows(1), consents=["id_number"]
-    )
-    with translation.override("en"), pytest.raises(RosterValidationError) as excinfo:
-        application_submit(
-            programme=programme,
-            applicant=applicant_data(),
-            roster=roster_rows(1, mobile="13700001234"),
-            consents=["id_number"],
-        )
-    assert "one person registers once" in excinfo.value.row_errors[1]["id_number"][0]
+    ).trainees.get()
+    again = application_submit(
+        programme=programme,
+        applicant=applicant_data(),
+        roster=roster_rows(1, mobile="13700001234"),
+        consents=["id_number"],
+    ).trainees.get()
+    assert again.id_number_hash == first.id_number_hash
+    assert (again.is_duplicate, again.duplicate_of, again.duplicate_field) == (True, first, "id_number")
+    first.refresh_from_db()
+    assert not first.is_duplicate
 
 
 def test_database_keeps_one_live_registration_per_person_by_hash(programme):
@@ -167,8 +169,9 @@ def test_attachment2_records_three_separate_consents_with_the_data(programme):
     with pytest.raises(ValidationError) as excinfo:
         trainee_attachment2_submit(trainee=trainee, data=data, files=files, consents=["id_number", "photo"])
     assert set(excinfo.value.error_dict) == {"consent_id_copy"}
+    assert excinfo.value.kept == ["photo", "id_front", "id_back"]  # the valid files are kept all the same
     trainee.refresh_from_db()
-    assert not trainee.photo and trainee.declared_at is None and not trainee.consents.exists()
+    assert trainee.photo and trainee.declared_at is None and not trainee.consents.exists()
 
     files = {
         "photo": upload(),
@@ -232,7 +235,7 @@ def test_individual_and_attachment2_pages_ask_separately(client, programme):
     assert response.status_code == 200
     assert {"consent_photo", "consent_id_copy"} <= set(response.context["form"].errors)
     trainee.refresh_from_db()
-    assert not trainee.photo and not Consent.objects.exists()
+    assert trainee.photo and not Consent.objects.exists()  # the file is kept; no consent is recorded
 
 
 # -- masking and audited full-ID views --------------------------------------------------------------

@@ -4,6 +4,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from registration.models import Programme
 from registration.roster_import import (
     HEADERS,
     TEMPLATE_ROSTER_ROWS,
@@ -236,7 +237,7 @@ def test_bad_rows_are_reported_by_excel_row_number():
             [6, "重复", id_number_make(20), mobile_make(24), "主要负责人", "初始培训"],
         ]
     )
-    result = roster_read(workbook)
+    result = roster_read(workbook, programme=Programme(previous_certificate_required=True))
     assert result.excel_rows == [2, 3, 4, 6, 7]
     assert result.valid == [False, False, False, False, False]  # rows 2 and 7 are the same person
     text = "\n".join(result.errors)
@@ -277,7 +278,9 @@ def test_header_row_may_be_anywhere_and_columns_in_any_order():
     applicant, rows, errors = roster_parse(save(wb))
     assert applicant == {"unit_name": "随便公司"}
     assert rows[0]["name"] == "戊" and rows[0]["training_category"] == "refresher"
-    assert len(errors) == 1 and "原证书编号" in errors[0]  # a refresher needs it
+    assert errors == []  # a refresher's previous certificate number is asked for, not required
+    strict = roster_read(save(wb), programme=Programme(previous_certificate_required=True))
+    assert len(strict.errors) == 1 and "原证书编号" in strict.errors[0]  # where the programme says so
 
 
 @pytest.mark.parametrize(

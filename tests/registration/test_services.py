@@ -102,7 +102,9 @@ def test_reference_collision_is_retried(programme, monkeypatch):
     assert submit(programme, roster_rows(1, start=1)).reference == f"{programme.year}999999"
 
 
-def test_confirmation_is_sent_on_commit_only(programme, sms_outbox, django_capture_on_commit_callbacks):
+def test_confirmation_is_sent_on_commit_only(
+    programme, settings, sms_outbox, django_capture_on_commit_callbacks
+):
     rows = roster_rows(2)
     rows[0]["email"] = "trainee0@example.org"
     rows[1]["training_category"] = "refresher"
@@ -120,10 +122,13 @@ def test_confirmation_is_sent_on_commit_only(programme, sms_outbox, django_captu
     # fee per trainee and total in yuan, from the programme
     assert "800.00" in contact_mail.body and "300.00" in contact_mail.body and "1,100.00" in contact_mail.body
     contact_sms = [s for s in sms_outbox if s.mobile == "13700008888"]
-    assert len(contact_sms) == 1 and "1,100.00" in contact_sms[0].message and link in contact_sms[0].message
+    assert len(contact_sms) == 1 and contact_sms[0].kind == "application_received"
+    assert contact_sms[0].message == (
+        f"报名{application.reference}已收到，共2人，应缴培训费1,100.00元。报名详情和进度：{settings.PORTAL_SITE_URL}{link}"
+    )
     for trainee in application.trainees.all():
         personal = [s for s in sms_outbox if s.mobile == trainee.mobile]
-        assert len(personal) == 1
+        assert len(personal) == 1 and personal[0].kind == "attachment2_link"
         assert f"/registration/t/{trainee.access_key}/" in personal[0].message
     assert any(m.to == ["trainee0@example.org"] for m in mail.outbox)
 
@@ -182,20 +187,28 @@ def test_duplicate_person_within_roster(programme):
     assert "id_number" in error.row_errors[2]
 
 
-def test_mobile_already_registered_in_programme(programme):
-    submit(programme, roster_rows(1, start=0))
+def test_mobile_already_registered_in_programme_is_saved_as_a_duplicate(programme):
+    """No error names the row (the unit form tells nobody who is registered): the row is saved,
+    flagged as a duplicate of the registration that has the mobile number."""
+    holder = submit(programme, roster_rows(1, start=0)).trainees.get()
     rows = roster_rows(2, start=10)
     rows[1]["mobile"] = mobile_make(0)
-    error = roster_error(programme, rows)
-    assert list(error.row_errors) == [2]
-    assert "already registered" in error.row_errors[2]["mobile"][0]
+    first, second = submit(programme, rows).trainees.order_by("row_number")
+    assert not first.is_duplicate and first.duplicate_of is None and first.duplicate_field == ""
+    assert (second.is_duplicate, second.duplicate_of, second.duplicate_field) == (True, holder, "mobile")
+    assert second.status == TraineeStatus.SUBMITTED
 
 
 def test_same_person_cannot_register_twice_in_a_programme(programme):
-    submit(programme, roster_rows(1, start=0))
-    rows = roster_rows(1, start=10, id_number=id_number_make(0))
-    error = roster_error(programme, rows)
-    assert list(error.row_errors[1]) == ["id_number"]
+    """The second registration is saved, but only as a flagged duplicate, never live."""
+    holder = submit(programme, roster_rows(1, start=0)).trainees.get()
+    again = submit(programme, roster_rows(1, start=10, id_number=id_number_make(0))).trainees.get()
+    assert (again.is_duplicate, again.duplicate_of, again.duplicate_field) == (True, holder, "id_number")
+    # A duplicate is not live: a third submission is a duplicate of the holder, not of it.
+    third = submit(programme, roster_rows(1, start=20, id_number=id_number_make(0))).trainees.get()
+    assert third.duplicate_of == holder
+    live = Trainee.objects.filter(id_number_hash=holder.id_number_hash, is_duplicate=False)
+    assert list(live) == [holder]
 
 
 def test_withdrawn_registration_frees_the_person_and_mobile(programme):
@@ -209,12 +222,6 @@ def test_other_programme_does_not_conflict(programme):
     submit(programme, roster_rows(1, start=0))
     other = ProgrammeFactory()
     assert submit(other, roster_rows(1, start=0)).trainees.count() == 1
-
-
-def test_refresher_needs_previous_certificate(programme):
-    rows = roster_rows(1, training_category="refresher")
-    error = roster_error(programme, rows)
-    assert list(error.row_errors[1]) == ["previous_certificate_no"]
 
 
 def test_high_risk_industry_is_refused(programme):
@@ -360,8 +367,9 @@ def test_attachment2_errors_name_the_fields(programme):
             files=files,
         )
     assert {"declaration_name", "safety_years", "education", "photo"} <= set(excinfo.value.error_dict)
+    assert excinfo.value.kept == ["id_front", "id_back"]  # one bad upload does not discard the good ones
     trainee.refresh_from_db()
-    assert not trainee.photo and not trainee.id_front and trainee.declared_at is None
+    assert not trainee.photo and trainee.id_front and trainee.declared_at is None
 
 
 def test_attachment2_files_required_first_time_kept_after(programme):
@@ -513,6 +521,75 @@ def test_decision_notices_on_commit_only(reviewer, programme, sms_outbox, django
     assert {tuple(m.to) for m in mail.outbox} == {("t@example.org",), ("contact@example.org",)}
 
 
+@pytest.mark.parametrize(
+    ("decide", "contact_kind", "personal_kind", "contact_text", "personal_text"),
+    [
+        (
+            lambda t, r: trainee_approve(trainee=t, reviewer=r),
+            "registration_approved_contact",
+            "registration_approved",
+            "{name}（{reference}）的报名已审核通过，应缴培训费{fee}元，缴费方式：{site}/registration/a/{akey}/",
+            "{name}，您报名的{programme}已审核通过，缴费后将为您开通学习账号。",
+        ),
+        (
+            lambda t, r: trainee_return(trainee=t, reviewer=r, reason="照片模糊"),
+            "registration_returned_contact",
+            "registration_returned",
+            "{name}（{reference}）的报名被退回修改，原因：照片模糊。学员修改地址：{site}/registration/t/{tkey}/",
+            "{name}，您的报名被退回修改，原因：照片模糊。请打开{site}/registration/t/{tkey}/ 修改信息采集表。",
+        ),
+        (
+            lambda t, r: trainee_reject(trainee=t, reviewer=r, reason="不符合条件"),
+            "registration_rejected_contact",
+            "registration_rejected",
+            "{name}（{reference}）的报名未通过审核，原因：不符合条件。",
+            "{name}，您报名的{programme}未通过审核，原因：不符合条件。",
+        ),
+        (
+            lambda t, r: trainee_withdraw(trainee=t, actor=r),
+            "registration_withdrawn_contact",
+            "registration_withdrawn",
+            "{name}（{reference}）的报名已撤回。",
+            "{name}，您报名的{programme}已撤回。",
+        ),
+    ],
+    ids=["approved", "returned", "rejected", "withdrawn"],
+)
+def test_each_decision_is_told_by_its_message_kinds(
+    reviewer,
+    programme,
+    settings,
+    sms_outbox,
+    django_capture_on_commit_callbacks,
+    decide,
+    contact_kind,
+    personal_kind,
+    contact_text,
+    personal_text,
+):
+    settings.PORTAL_SITE_URL = "https://training.example.org"
+    trainee = CompleteTraineeFactory(application__programme=programme, email="t@example.org")
+    application = trainee.application
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(trainee, reviewer)
+    values = {
+        "name": trainee.name,
+        "reference": application.reference,
+        "programme": programme.name,
+        "fee": f"{trainee.fee_fen // 100:,}.{trainee.fee_fen % 100:02d}",
+        "site": "https://training.example.org",
+        "akey": application.access_key,
+        "tkey": trainee.access_key,
+    }
+    assert sorted((s.mobile, s.kind, s.message) for s in sms_outbox) == sorted(
+        [
+            (application.contact_phone, contact_kind, contact_text.format(**values)),
+            (trainee.mobile, personal_kind, personal_text.format(**values)),
+        ]
+    )
+    assert {tuple(m.to) for m in mail.outbox} == {("t@example.org",), (application.contact_email,)}
+
+
 def test_decision_notice_sent_once(reviewer, programme, sms_outbox, django_capture_on_commit_callbacks):
     trainee = CompleteTraineeFactory(application__programme=programme)
     with django_capture_on_commit_callbacks(execute=True):
@@ -535,10 +612,10 @@ def test_decision_notice_follows_the_notice_policy(
     from portal.messaging.backends import LocmemSmsBackend, PermanentSmsError
     from portal.models import OutboundMessage
 
-    def refuse(self, mobile, message):
+    def refuse(self, *, mobile, kind, params, reference=""):
         raise PermanentSmsError("refused", code="isv.TEST")
 
-    monkeypatch.setattr(LocmemSmsBackend, "send", refuse)
+    monkeypatch.setattr(LocmemSmsBackend, "send_template", refuse)
     trainee = CompleteTraineeFactory(application__programme=programme, email="t@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         trainee_approve(trainee=trainee, reviewer=reviewer)
@@ -574,22 +651,24 @@ def test_mark_paid_still_requires_approval(reviewer, programme):
     assert trainee_mark_paid(trainee=trainee).paid_at is not None
 
 
-def test_race_with_a_concurrent_registration_is_reported_not_crashed(programme, monkeypatch):
-    """The checks ran before someone else saved the same person: the database constraint catches
-    it and the rows are reported like any other error (nothing of this application saved)."""
-    real = applications._roster_conflicts
+def test_race_with_a_concurrent_registration_flags_the_row_not_crashes(programme, monkeypatch):
+    """The check ran before someone else saved the same person: the database constraint catches
+    it, the rows are checked again and the row is saved as a duplicate like any other."""
+    holder = submit(programme, roster_rows(1, start=0)).trainees.get()
+    real = applications._programme_conflicts
     calls = []
 
-    def first_check_misses(programme, rows, row_errors):
+    def first_check_misses(programme, rows):
         calls.append(1)
-        return real(programme, rows, row_errors) if len(calls) > 1 else []
+        return real(programme, rows) if len(calls) > 1 else []
 
-    submit(programme, roster_rows(1, start=0))
-    monkeypatch.setattr(applications, "_roster_conflicts", first_check_misses)
-    with pytest.raises(RosterValidationError) as excinfo:
-        submit(programme, roster_rows(2, start=0))
-    assert list(excinfo.value.row_errors) == [1]
-    assert Application.objects.count() == 1 and Trainee.objects.count() == 1
+    monkeypatch.setattr(applications, "_programme_conflicts", first_check_misses)
+    application = submit(programme, roster_rows(2, start=0))
+    assert len(calls) == 2
+    first, second = application.trainees.order_by("row_number")
+    assert (first.is_duplicate, first.duplicate_of) == (True, holder)
+    assert not second.is_duplicate
+    assert Application.objects.count() == 2 and Trainee.objects.count() == 3
 
 
 def test_race_without_disclosure_is_refused_quietly(
@@ -623,17 +702,11 @@ def test_race_without_disclosure_is_refused_quietly(
 
 
 def test_row_message_in_chinese(programme):
-    with translation.override("zh-hans"):
-        if (
-            translation.gettext("Row %(row)s, %(field)s: %(message)s")
-            == "Row %(row)s, %(field)s: %(message)s"
-        ):
-            pytest.skip("registration catalogue not compiled yet (var/i18n/registration_a1.json)")
-        rows = roster_rows(3)
-        rows[2]["mobile"] = "12345"
-        with pytest.raises(RosterValidationError) as excinfo:
-            submit(programme, rows)
-        assert excinfo.value.messages[0].startswith("第 3 行，手机号码：")
+    rows = roster_rows(3)
+    rows[2]["mobile"] = "12345"
+    with pytest.raises(RosterValidationError) as excinfo:
+        submit(programme, rows)
+    assert excinfo.value.messages == ["第 3 行，手机号码：请输入 11 位中国大陆手机号，例如 13812345678。"]
 
 
 @pytest.mark.services("postgres")

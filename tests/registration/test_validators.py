@@ -1,8 +1,10 @@
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from PIL import Image, ImageDraw
 from stdnum.cn import ric, uscc
 
 from registration.validators import (
@@ -13,6 +15,11 @@ from registration.validators import (
     id_number_mask,
     id_number_validate,
     industry_validate,
+    photo_colour_validate,
+    photo_is_grayscale,
+    uscc_area_code,
+    uscc_area_name,
+    uscc_in_area,
     uscc_validate,
 )
 from tests.factories import id_number_make, uscc_make
@@ -158,3 +165,70 @@ class TestIndustry:
     def test_unknown_code(self):
         with pytest.raises(ValidationError):
             industry_validate("Z9")
+
+
+# -- the colour photo (the notice asks for a recent colour photo) --------------------------------
+
+
+def _portrait(background=(255, 255, 255), face=(224, 172, 150), clothes=(30, 30, 40)) -> Image.Image:
+    """A one-inch ID photo's layout: plain background, a face, dark clothes."""
+    image = Image.new("RGB", (354, 496), background)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((107, 90, 247, 270), fill=face)
+    draw.rectangle((40, 330, 314, 496), fill=clothes)
+    return image
+
+
+def _jpeg_round_trip(image: Image.Image) -> Image.Image:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return Image.open(io.BytesIO(out.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        _portrait(),  # white background, colour face
+        _portrait(background=(67, 142, 219)),  # the usual blue background
+        _jpeg_round_trip(_portrait()),
+        _portrait().convert("P"),  # a palette PNG
+        _portrait().convert("CMYK"),
+    ],
+    ids=["white background", "blue background", "jpeg", "palette", "cmyk"],
+)
+def test_colour_photos_pass(image):
+    assert not photo_is_grayscale(image)
+    assert photo_colour_validate(image) is image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        _portrait().convert("L"),
+        _portrait().convert("LA"),
+        _portrait().convert("1"),
+        _portrait().convert("L").convert("RGB"),  # black and white saved as colour
+        _jpeg_round_trip(_portrait().convert("L").convert("RGB")),  # with JPEG's colour noise
+        _portrait(background=(250, 250, 250), face=(200, 196, 192), clothes=(40, 40, 42)),  # nearly equal
+    ],
+    ids=["L", "LA", "1", "gray as RGB", "gray as RGB jpeg", "nearly gray"],
+)
+def test_grayscale_photos_are_refused_with_a_clear_message(image):
+    assert photo_is_grayscale(image)
+    with pytest.raises(ValidationError) as excinfo:
+        photo_colour_validate(image)
+    assert excinfo.value.code == "photo_grayscale"
+    assert excinfo.value.messages == ["照片是黑白（灰度）照片。通知要求近期彩色照片：请上传彩色一寸证件照。"]
+
+
+# -- the programme's area (characters 3-8 of the credit code) ------------------------------------
+
+
+def test_credit_code_area():
+    first17 = "91440106000000777"
+    code = first17 + uscc.calc_check_digit(first17)
+    assert uscc_area_code(code) == "440106"
+    assert uscc_in_area(code, prefix="4401") and uscc_in_area(code, prefix="44")
+    assert not uscc_in_area(code, prefix="4403")
+    assert uscc_area_name("4401") == "广州市" and uscc_area_name("440106") == "天河区"
+    assert uscc_area_name("9999") == "9999"  # unknown: the digits themselves

@@ -1,24 +1,11 @@
+"""The security tests' worlds (``world.py``). The cache (rate limits, lock-outs) is emptied around
+every test by the autouse fixture of tests/conftest.py."""
+
 import pytest
-from django.core.cache import cache
 
 from tests.factories import ProgrammeFactory
 
 from .world import trainee_world
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def exam_unlocked(monkeypatch):
-    """The exam unlocks at the class hours (learning rules); here it is open from the start."""
-    import learning.selectors.study
-
-    monkeypatch.setattr(learning.selectors.study, "enrollment_exam_unlocked", lambda enrollment: True)
 
 
 @pytest.fixture
@@ -27,10 +14,10 @@ def programme(db):
 
 
 @pytest.fixture
-def world_a(programme, exam_unlocked):
+def world_a(programme):
     return trainee_world(programme, certificate_type="principal", label="甲")
 
 
 @pytest.fixture
-def world_b(programme, exam_unlocked, world_a):
+def world_b(programme, world_a):
     return trainee_world(programme, certificate_type="safety_manager", label="乙")

@@ -39,7 +39,10 @@ CLOSED = "您有一场正在进行的考试。交卷或考试时间结束后，�
 MODES = ("sequential", "random", "wrong")
 
 LEGEND = re.compile(r'<legend class="fs-6 fw-semibold">(?:(\d+)\. )?(.*?) <span')
-OPTION = re.compile(r'<label class="form-check-label" for="(?:q\d+-|choice-)(\d+)">[A-Z]\. (.*?)</label>')
+# The paper's options (form-check labels) and practice's full-width ones (the text in a span).
+OPTION = re.compile(
+    r'<label (?:class="form-check-label" )?for="(?:q\d+-|choice-)(\d+)">(?:<span>)?[A-Z]\. (.*?)</(?:label|span)>'
+)
 SHOWN_KEY = re.compile(r"正确答案: ([A-Z]+)")
 
 

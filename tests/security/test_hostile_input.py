@@ -142,10 +142,14 @@ def _form_refused_clearly(response, *forms_in_context: str, posted: dict | None 
 
 
 def _json_refused_clearly(response) -> None:
+    """A refused JSON request says why: learning's study endpoints in ``message`` (with a ``code``),
+    the exam's answer endpoint in ``error``."""
     _no_raw_markup(response)
     if response.status_code == 400:
         data = response.json()
-        assert data.get("ok") is False and (data.get("message") or data.get("error")), data
+        key = "error" if response.wsgi_request.resolver_match.namespace == "exams" else "message"
+        assert data["ok"] is False, data
+        assert isinstance(data[key], str) and data[key].strip(), data
 
 
 def _stored_markup_is_escaped(client) -> None:

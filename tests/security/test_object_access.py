@@ -35,6 +35,7 @@ EXEMPT = {
     "portal:home": "public start page, no object",
     "portal:login": "public log-in form, no object (hostile input: test_hostile_input)",
     "portal:logout": "ends the caller's own session only",
+    "portal:healthz": "liveness text 'ok' for load balancers; no object, no session, no database",
     "registration:start": "public sign-up start page, no object",
     "registration:unit_register": "public sign-up form, no object (hostile input: test_hostile_input)",
     "registration:individual_register": "public sign-up form, no object (hostile input: test_hostile_input)",

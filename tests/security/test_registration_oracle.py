@@ -4,19 +4,23 @@ The probe of the issue posted the individual form with candidate ID numbers and 
 项目中报名 for the registered ones (27 probes in 4.5 s). Now the answer to an anonymous visitor is the
 same whether or not the ID number (or the mobile number) is registered, the registered person hears
 about the attempt on the mobile number on file, nothing is registered twice, and sign-up POSTs are
-limited per address.
+limited per address. The unit roster too: a registered person's row is accepted like any other (a
+flagged duplicate, never approved), so its page, messages and notices say nothing either.
 """
 
+import io
 import re
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from openpyxl import Workbook
 
 from portal.crypto import personal_hash
 from portal.models import AuditEntry
 from registration.forms import roster_form_data
 from registration.models import Application, Trainee
+from registration.validators import id_number_mask
 from tests.factories import (
     ATTACHMENT1_CONSENTS_POST,
     ApplicationFactory,
@@ -109,7 +113,7 @@ def test_the_issue_probe_cannot_tell_a_registered_id_number_from_another(
     # Only the registered person hears about the second attempt: on the mobile number and the e-mail
     # on file (never the ones typed), with the link to their own registration.
     notices = [s for s in sms_outbox if s.mobile == registered.mobile]
-    assert len(notices) == 1
+    assert len(notices) == 1 and notices[0].kind == "registration_duplicate"
     link = reverse("registration:attachment2", args=[registered.access_key])
     assert notices[0].message == (
         f"{registered.name}，刚才有人使用您的身份证号码再次提交了{programme.name}的报名。"
@@ -136,8 +140,9 @@ def test_a_registered_mobile_number_is_not_confirmed_either(
     assert Trainee.objects.filter(id_number_hash=personal_hash(id_number_make(7004))).count() == 1
     assert Trainee.objects.filter(mobile=registered.mobile).count() == 1
     (notice,) = [s for s in sms_outbox if s.mobile == registered.mobile]
+    assert notice.kind == "registration_duplicate_mobile"
     assert notice.message == (
-        f"刚才有人使用本手机号码（{registered.mobile}）提交了{programme.name}的报名。该号码已被本培训项目的"
+        f"刚才有人使用本手机号码提交了{programme.name}的报名。该号码已被本培训项目的"
         "一项报名使用，因此新的报名未被受理：每位学员须使用本人的手机号码报名。如非您本人操作，无需处理。"
     )
 
@@ -233,25 +238,163 @@ def _row(n: int, **overrides) -> dict:
     }
 
 
-def test_unit_rosters_name_registered_trainees_only_a_few_times_per_address(programme, registered, settings):
-    """A unit sees its application at once, so its roster still says which row is registered, but
-    an address gets that answer only a few times a day: no bulk look-up with long rosters."""
-    settings.REGISTRATION_RATE_CONFLICTS_IP = (3, 24 * 3600)
-    others = [TraineeFactory(application__programme=programme) for _ in range(3)]
-    applications = Application.objects.count()
-    url = reverse("registration:unit_register")
-    first = Client().post(
-        url, _unit_post([_row(7300), _row(7001, mobile=mobile_make(7301))]), REMOTE_ADDR="10.24.0.1"
-    )
-    assert first.status_code == 200
-    assert first.context["formset"].forms[1].errors["id_number"] == [
-        "此人已在本培训项目中报名，每人只能报名一次。"
+def _unit_submit(rows, address: str):
+    """POST the unit form from a fresh browser and follow to the application page."""
+    browser = Client()
+    response = browser.post(reverse("registration:unit_register"), _unit_post(rows), REMOTE_ADDR=address)
+    page = browser.get(response["Location"], REMOTE_ADDR=address) if response.status_code == 302 else None
+    return response, page
+
+
+def _neutral(text: str, application: Application) -> str:
+    """``text`` with what differs between two applications by nature (number, keys, row ids, typed
+    ID and mobile numbers, the minute of submission) replaced by placeholders."""
+    text = CSRF.sub(b"", text.encode()).decode()
+    text = text.replace(application.reference, "REF").replace(application.access_key, "KEY")
+    for trainee in application.trainees.all():
+        text = text.replace(trainee.access_key, "TKEY").replace(trainee.id_number_masked, "ID")
+        text = text.replace(trainee.mobile, "MOBILE")
+        text = re.sub(rf"(trainee-|/){trainee.pk}\b", r"\1PK", text)
+    return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "WHEN", text)
+
+
+def test_a_unit_roster_cannot_tell_a_registered_person_from_a_fresh_one(
+    programme, registered, sms_outbox, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The unit form's answer, its application page and the messages to the unit are the same
+    whether a row names a registered person or not; the registered person hears about it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        probe = _unit_submit([_row(7300), _row(7001, mobile=mobile_make(7301))], "10.24.0.1")
+    probe_sms, probe_mail = list(sms_outbox), list(mailoutbox)
+    sms_outbox.clear()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # same gender and row name, fresh person
+        fresh = _unit_submit([_row(7304, name="学员7300"), _row(7003, name="学员7001")], "10.24.0.2")
+    fresh_sms, fresh_mail = list(sms_outbox), list(mailoutbox)
+
+    probed, free = (Application.objects.get(submitted_ip=ip) for ip in ("10.24.0.1", "10.24.0.2"))
+    assert probe[0].status_code == fresh[0].status_code == 302
+    assert probe[0]["Location"] == reverse("registration:application_detail", args=[probed.access_key])
+    assert probe[1].status_code == fresh[1].status_code == 200
+    probe_page, fresh_page = probe[1].content.decode(), fresh[1].content.decode()
+    assert "已在本培训项目中报名" not in probe_page
+    assert [str(m) for m in probe[1].context["messages"]] == [
+        f"报名 {probed.reference} 已提交。请保存本页链接：可在此查看审核状态和应缴费用。链接也已发送给联系人。"
     ]
-    bulk = [_row(7310 + n, id_number=t.id_number) for n, t in enumerate(others)]
-    second = Client().post(url, _unit_post(bulk), REMOTE_ADDR="10.24.0.1")
-    assert second.status_code == 429
-    html = second.content.decode()
-    assert "此名单中已在本培训项目报名的学员次数过多" in html
-    assert "此人已在本培训项目中报名" not in html  # no row named
-    assert html.count('value="' + others[0].id_number + '"') == 1  # what was typed is kept
-    assert Application.objects.count() == applications  # nothing saved
+    assert _neutral(probe_page, probed) == _neutral(fresh_page, free)
+    assert [t.status for t in probed.trainees.order_by("row_number")] == ["submitted", "submitted"]
+
+    # The unit hears the same (contact and trainees alike); the registered person hears about it.
+    holder = [s for s in probe_sms if s.mobile == registered.mobile]
+    assert len(holder) == 1 and registered.application.reference in holder[0].message
+    unit_sms = [
+        (_neutral(s.mobile, probed), _neutral(s.message, probed)) for s in probe_sms if s not in holder
+    ]
+    assert unit_sms == [(_neutral(s.mobile, free), _neutral(s.message, free)) for s in fresh_sms]
+    assert len(unit_sms) == 3  # the contact and the two trainees
+    assert [_neutral(m.body, probed) for m in probe_mail if m.to != [registered.email]] == [
+        _neutral(m.body, free) for m in fresh_mail
+    ]
+    assert [m.to for m in probe_mail if m.to == [registered.email]] == [[registered.email]]
+
+    # Behind the scenes: the row is a flagged duplicate, the attempt audited against the holder.
+    duplicate = probed.trainees.get(row_number=2)
+    assert (duplicate.is_duplicate, duplicate.duplicate_of, duplicate.duplicate_field) == (
+        True,
+        registered,
+        "id_number",
+    )
+    entry = AuditEntry.objects.get(action="registration.duplicate_refused")
+    assert entry.target_id == str(registered.pk) and entry.ip_address == "10.24.0.1"
+    assert entry.new_value == {"field": "id_number", "duplicate_id": duplicate.pk}
+    assert not free.trainees.filter(is_duplicate=True).exists()
+
+
+def test_the_unit_holder_notice_is_the_individual_forms_notice(
+    programme, registered, sms_outbox, django_capture_on_commit_callbacks
+):
+    """The registered person is told through the same notice whichever form was used."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _unit_submit([_row(7001, mobile=mobile_make(7310))], "10.24.1.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        _probe(registered.id_number, mobile_make(7311), "10.24.1.2")
+    notices = [s.message for s in sms_outbox if s.mobile == registered.mobile]
+    assert len(notices) == 2 and notices[0] == notices[1]
+
+
+def test_a_unit_roster_with_a_registered_mobile_says_nothing_either(
+    programme, registered, sms_outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response, page = _unit_submit([_row(7320, mobile=registered.mobile)], "10.24.2.1")
+    assert response.status_code == 302 and page.status_code == 200
+    html = page.content.decode()
+    assert "已在本培训项目中" not in html and "已被他人" not in html
+    row = Application.objects.get(submitted_ip="10.24.2.1").trainees.get()
+    assert (row.is_duplicate, row.duplicate_of, row.duplicate_field) == (True, registered, "mobile")
+    assert len([s for s in sms_outbox if s.mobile == registered.mobile]) >= 1
+
+
+def test_many_registered_people_in_one_roster_are_all_answered_alike(programme, settings):
+    """No daily limit on "registered" answers is left to hit: there are none. A long roster of
+    registered people is accepted like any other (and only the per-address POST limit applies)."""
+    others = [TraineeFactory(application__programme=programme) for _ in range(12)]
+    bulk = [_row(7330 + n, id_number=t.id_number) for n, t in enumerate(others)]
+    response, page = _unit_submit(bulk, "10.24.3.1")
+    assert response.status_code == 302
+    assert "已在本培训项目中报名" not in page.content.decode()
+    application = Application.objects.get(submitted_ip="10.24.3.1")
+    assert application.trainees.filter(is_duplicate=True).count() == 12
+
+
+def test_the_same_person_twice_in_one_roster_is_still_shown(programme):
+    """Within one roster the duplicate is the submitter's own mistake: it is shown as before."""
+    response, _page = _unit_submit([_row(7340), _row(7341, id_number=id_number_make(7340))], "10.24.4.1")
+    assert response.status_code == 200
+    masked = id_number_mask(id_number_make(7340))
+    assert response.context["formset"].forms[0].errors["id_number"] == [
+        f"同一人（身份证号码 {masked}）也出现在第 2 行。"
+    ]
+    assert not Application.objects.filter(submitted_ip="10.24.4.1").exists()
+
+
+def _workbook(rows) -> io.BytesIO:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["序号", "姓名", "身份证号码", "手机号码", "证书类型", "培训类别", "原证书编号"])
+    for number, (name, id_number, mobile) in enumerate(rows, start=1):
+        sheet.append([number, name, id_number, mobile, "主要负责人", "初始培训"])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    out.name = "roster.xlsx"
+    return out
+
+
+def _import(rows, address: str):
+    data = _unit_post([])
+    data.update(action="import", workbook=_workbook(rows))
+    return Client().post(reverse("registration:unit_register"), data, REMOTE_ADDR=address)
+
+
+def test_a_roster_workbook_says_nothing_about_registrations_but_names_its_own_duplicates(
+    programme, registered
+):
+    with_registered = _import([("学员7001", registered.id_number, mobile_make(7350))], "10.24.5.1")
+    with_fresh = _import([("学员7001", id_number_make(7003), mobile_make(7350))], "10.24.5.2")
+    assert with_registered.status_code == with_fresh.status_code == 200
+    assert with_registered.context["import_report"] == with_fresh.context["import_report"]
+    assert with_registered.context["import_report"]["errors"] == []
+    body = CSRF.sub(b"", with_registered.content).replace(registered.id_number.encode(), b"ID")
+    assert body == CSRF.sub(b"", with_fresh.content).replace(id_number_make(7003).encode(), b"ID")
+
+    twice = _import(
+        [("甲", id_number_make(7351), mobile_make(7351)), ("乙", id_number_make(7351), mobile_make(7352))],
+        "10.24.5.3",
+    )
+    masked = id_number_mask(id_number_make(7351))
+    assert twice.context["import_report"]["errors"] == [
+        f"第 2 行：身份证号码：同一人（身份证号码 {masked}）也出现在第 3 行。",
+        f"第 3 行：身份证号码：同一人（身份证号码 {masked}）也出现在第 2 行。",
+    ]
+    assert not Application.objects.exclude(pk=registered.application_id).exists()

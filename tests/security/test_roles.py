@@ -17,7 +17,7 @@ from django.utils import timezone
 from certificates.models import CertificateSettings, PrintRun
 from learning.models import Enrollment, ProgrammeStudyRule, RecordSource, RecordStatus, StudyRecord
 from payments.models import PaymentSettings, Statement
-from portal.models import Association, AuditEntry, Holiday, OutboundMessage, User
+from portal.models import Association, AuditEntry, CalendarYear, Holiday, OutboundMessage, User
 from registration.models import Trainee, TraineeStatus
 from tests.factories import CertificateFactory, StaffFactory, UserFactory
 
@@ -40,6 +40,8 @@ VIEW = {
     "portal.outboundmessage": {R, F},
     # The working-day calendar's holidays (invoice deadlines count in it): finance.
     "portal.holiday": {F},
+    # The years with official calendar data (set by the import): finance sees them.
+    "portal.calendaryear": {F},
     "registration.programme": ALL,
     "registration.application": {R, F},
     "registration.trainee": {R, F},
@@ -109,7 +111,7 @@ def _user(role: str) -> User:
 
 
 @pytest.fixture
-def objects(programme, exam_unlocked):
+def objects(programme):
     world = trainee_world(programme, certificate_type="principal", label="甲")
     holiday = Holiday.objects.create(date=datetime.date(2027, 1, 1), name="元旦")
     settings_row = PaymentSettings.objects.create(payee_name="协会", bank_name="银行", account_number="1")
@@ -133,6 +135,7 @@ def objects(programme, exam_unlocked):
         "portal.association": Association.objects.create(name="协会", certificate_issuer="应急管理局"),
         "portal.auditentry": AuditEntry.objects.create(action="test.entry"),
         "portal.holiday": holiday,
+        "portal.calendaryear": CalendarYear.objects.create(year=2027, official=True),
         "portal.outboundmessage": OutboundMessage.objects.create(
             event="test:1:sms", notice="test:1", channel="sms", recipient="13800138000", status="failed"
         ),

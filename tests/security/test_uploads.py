@@ -24,7 +24,7 @@ from payments.reconciliation import MAX_BYTES as STATEMENT_MAX_BYTES
 from payments.services.invoices import INVOICE_PDF_MAX_BYTES
 from payments.services.payments import SCREENSHOT_MAX_BYTES
 from portal.models import User
-from registration.documents import max_upload_bytes
+from registration.documents import max_input_bytes, max_upload_bytes
 from registration.roster_import import MAX_WORKBOOK_BYTES
 from tests.factories import CourseFactory, LessonFactory
 
@@ -99,7 +99,9 @@ def case_attachment2(client, world, admin_client, field):
     from registration.models import Trainee
 
     Trainee.objects.filter(pk=world.trainee.pk).update(status="submitted")
-    limit = max_upload_bytes()
+    limit = (
+        max_input_bytes()
+    )  # a larger phone photo is scaled down below max_upload_bytes(); over this, refused
     url = reverse("registration:attachment2", args=[world.trainee.access_key])
     data = {
         "education": "bachelor",
@@ -258,8 +260,10 @@ def test_request_size_limits_are_set_and_fit_the_forms():
     assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE <= 2_621_440  # larger files go to a temporary file
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 10 * MB  # the non-file part of a request
     public = settings.PORTAL_MAX_REQUEST_BYTES
-    # The largest public request: attachment 2 with three documents at their limit, plus the form.
-    assert 3 * max_upload_bytes() + MB < public <= 64 * MB
+    # The largest public request: attachment 2 with three phone photos at the input limit (each then
+    # scaled down below max_upload_bytes()), plus the form.
+    assert 3 * max_input_bytes() + MB < public <= 64 * MB
+    assert max_upload_bytes() < max_input_bytes()
     assert public > MAX_WORKBOOK_BYTES and public > SCREENSHOT_MAX_BYTES
     import learning.forms
 

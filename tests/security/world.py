@@ -2,8 +2,9 @@
 documents, a payment report with a screenshot and its invoice PDF, an open study account, a plan
 with a video lesson, a live study session and an exam attempt in progress.
 
-Built with the shared test factories (``tests.factories``). The exam unlock rule is switched on by the caller
-(``exam_unlocked`` fixture in tests/security/conftest.py)."""
+Built with the shared test factories (``tests.factories``). The exam is open by learning's own rule:
+the plan holds the programme's class hours (the video lesson and a course of the rest) and every
+lesson is credited through learning's services (``studied_enrollment_make``)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,12 +21,13 @@ from tests.factories import (
     ApplicationFactory,
     CompleteTraineeFactory,
     CourseFactory,
-    EnrollmentFactory,
     LessonFactory,
     PaymentFactory,
     bank_make,
     image_bytes,
+    plan_make,
     plan_with,
+    studied_enrollment_make,
     template_make,
 )
 
@@ -73,7 +75,6 @@ def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWor
         email="invoice@example.org",
         pdf=ContentFile(PDF_BYTES, name="invoice.pdf"),
     )
-    enrollment = EnrollmentFactory(trainee=trainee)
     course = CourseFactory(title=f"{label}课程")
     lesson = LessonFactory(
         course=course,
@@ -85,6 +86,12 @@ def trainee_world(programme, *, certificate_type: str, label: str) -> TraineeWor
         body_html="",
     )
     plan_with(course, certificate_type=certificate_type, training_category=trainee.training_category)
+    plan_make(  # the rest of the programme's class hours, in a second course of the same plan
+        certificate_type=certificate_type,
+        training_category=trainee.training_category,
+        hours=programme.hours_for(trainee.training_category) - lesson.class_hours,
+    )
+    enrollment = studied_enrollment_make(trainee=trainee)  # every lesson credited: the exam unlocks
     bank_make(single=12, multiple=12, true_false=12, certificate_types=(certificate_type,))
     template_make(certificate_type=certificate_type, training_category=trainee.training_category)
     attempt = exam_services.attempt_start(enrollment=enrollment, actor=enrollment.user)

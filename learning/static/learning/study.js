@@ -1,5 +1,7 @@
 /* The lesson page: heartbeats while the page is visible and the learner active, video played
- * ranges, presence checks. The server decides what is credited; this only reports. */
+ * ranges, presence checks, the minutes still needed, the screen kept awake while studying and an
+ * explanation of every removal of credited time. The server decides what is credited; this only
+ * reports. Its words come from the translated data-text-* attributes of #study. */
 (function () {
   "use strict";
   var root = document.getElementById("study");
@@ -11,6 +13,10 @@
   var statusEl = document.getElementById("study-status");
   var alertEl = document.getElementById("study-alert");
   var minutesEl = document.getElementById("study-minutes");
+  var leftEl = document.getElementById("study-left");
+  var wakeEl = document.getElementById("study-wake");
+  var removedEl = document.getElementById("study-removed");
+  var removedList = document.getElementById("study-removed-list");
   var barEl = document.querySelector("#study-progress .progress-bar");
   var progressEl = document.getElementById("study-progress");
   var video = document.getElementById("lesson-video");
@@ -18,7 +24,6 @@
   var countdownEl = document.getElementById("presence-countdown");
   var confirmBtn = document.getElementById("presence-confirm");
   var requiredMs = parseInt(cfg.requiredMs, 10) || 1;
-  var classHourMs = 0;
 
   var token = null, seq = 0, timer = null, stopped = false, lastActivity = Date.now();
   var played = [], rangeStart = null, lastTime = 0;
@@ -36,12 +41,48 @@
     if (!text) { alertEl.classList.add("d-none"); return; }
     alertEl.textContent = text; alertEl.classList.remove("d-none");
   }
-  function showProgress(lessonMs) {
+  /* Time taken off while this page was not told (e.g. by the overdue sweep while the screen was off)
+   * shows as a fall of the credited time: it is explained all the same. */
+  var shownMs = parseInt(cfg.lessonMs, 10) || 0;
+  function showProgress(lessonMs, explained) {
+    if (lessonMs < shownMs && !explained) {
+      showRemoval(window.portal.format(cfg.textRemoved, { minutes: ((shownMs - lessonMs) / 60000).toFixed(1) }));
+    }
+    shownMs = lessonMs;
     var pct = Math.min(100, Math.floor(lessonMs * 100 / requiredMs));
     barEl.style.width = pct + "%";
     progressEl.setAttribute("aria-valuenow", String(pct));
-    if (classHourMs) { minutesEl.textContent = (Math.floor(lessonMs * 10 / classHourMs) / 10).toFixed(1); }
+    minutesEl.textContent = String(Math.floor(Math.min(lessonMs, requiredMs) / 60000));
+    var left = Math.ceil(Math.max(0, requiredMs - lessonMs) / 60000);
+    leftEl.textContent = left > 0 ? window.portal.format(cfg.textLeft, { minutes: left }) : cfg.textLeftDone;
   }
+
+  /* Every removal of credited time stays listed (with its time) until the page is left. */
+  function showRemoval(message) {
+    var item = document.createElement("li");
+    var now = new Date();
+    var time = ("0" + now.getHours()).slice(-2) + ":" + ("0" + now.getMinutes()).slice(-2);
+    item.textContent = window.portal.format(cfg.textRemovedAt, { time: time, message: message });
+    removedList.insertBefore(item, removedList.firstChild);
+    removedEl.classList.remove("d-none");
+  }
+
+  /* Keep the screen on while studying (a phone's screen going off hides the page and stops the
+   * time); where the browser cannot, say so. The lock is released when the page is hidden and
+   * taken again when it is visible. */
+  var wakeLock = null, done = false;
+  function wakeHint(text) { wakeEl.textContent = text; wakeEl.classList.remove("d-none"); }
+  function keepAwake() {
+    if (stopped || done || document.visibilityState !== "visible") { return; }
+    if (!("wakeLock" in navigator)) { wakeHint(cfg.textWakeOff); return; }
+    if (wakeLock) { return; }
+    navigator.wakeLock.request("screen").then(function (lock) {
+      wakeLock = lock;
+      wakeHint(cfg.textWakeOn);
+      lock.addEventListener("release", function () { wakeLock = null; });
+    }).catch(function () { wakeHint(cfg.textWakeOff); });
+  }
+  function releaseAwake() { if (wakeLock) { wakeLock.release(); wakeLock = null; } }
 
   /* keepalive: a heartbeat sent as the page is left still arrives. */
   function post(url, data) { return window.portal.postJSON(url, data, { keepalive: true }); }
@@ -89,21 +130,27 @@
     clearInterval(countdown); check = null;
     hideModal();
     if (video) { video.pause(); }
+    releaseAwake();
     showAlert(message);
     setStatus(message);
   }
 
-  function handle(result) {
+  var handledSeq = 0;
+  function handle(result, sentSeq) {
     var body = result.body || {};
+    /* An answer overtaken by a later heartbeat's (or a replay) carries an older credited time. */
+    var latest = !body.replay && sentSeq >= handledSeq;
+    if (latest) { handledSeq = sentSeq; }
     if (result.status === 409 || result.status === 403) { stop(body.message || cfg.textError); return; }
     if (!body.ok) { setStatus(cfg.textError); return; }
+    if (body.discarded_ms > 0) { showRemoval(body.message); }
     if (body.message) { showAlert(body.message); } else if (body.discarded_ms === 0) { showAlert(""); }
-    if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
+    if (latest && typeof body.lesson_ms === "number") { showProgress(body.lesson_ms, body.discarded_ms > 0); }
     /* A heartbeat sent before the answer reached the server still carries the check just answered. */
     if (body.presence && body.presence.id !== answeredId && (!check || check.id !== body.presence.id)) {
       askPresence(body.presence);
     }
-    if (body.completed) { setStatus(cfg.textDone); }
+    if (body.completed) { setStatus(cfg.textDone); done = true; releaseAwake(); }
   }
 
   function beat(stateOverride) {
@@ -111,8 +158,9 @@
     seq += 1;
     var state = stateOverride || clientState();
     setStatus(state === "active" ? cfg.textStudying : cfg.textPaused);
+    var sentSeq = seq;
     return post(cfg.heartbeatUrl, { token: token, seq: seq, state: state, played: takePlayed() })
-      .then(handle)
+      .then(function (result) { handle(result, sentSeq); })
       .catch(function () { setStatus(cfg.textError); })
       .then(schedule);
   }
@@ -129,6 +177,7 @@
     } else {
       lastActivity = Date.now();
       beat("hidden");
+      keepAwake();
     }
   });
   window.addEventListener("pagehide", function () {
@@ -167,8 +216,10 @@
       hideModal();
       var body = result.body || {};
       if (result.status === 409) { stop(body.message); return; }
+      if (body.code === "missed" && body.discarded_ms > 0) { showRemoval(body.message); }
       showAlert(body.code === "missed" ? body.message : "");
-      if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms); }
+      /* (a missed answer was explained just above; an in-time answer takes nothing off) */
+      if (typeof body.lesson_ms === "number") { showProgress(body.lesson_ms, true); }
     }).catch(function () { hideModal(); setStatus(cfg.textError); });
   });
 
@@ -178,13 +229,14 @@
     if (!body.ok) { stop(body.message || cfg.textError); return; }
     token = body.token; seq = 0;
     requiredMs = body.required_ms || requiredMs;
-    classHourMs = body.class_hour_ms || 0;
-    showProgress(body.lesson_ms || 0);
+    showProgress(body.lesson_ms || 0, false);
     if (video && body.position) {
       var resume = function () { video.currentTime = body.position; lastTime = body.position; };
       if (video.readyState >= 1) { resume(); } else { video.addEventListener("loadedmetadata", resume, { once: true }); }
     }
     setStatus(body.completed ? cfg.textDone : cfg.textStudying);
+    done = !!body.completed;
+    keepAwake();
     schedule();
   }).catch(function () { setStatus(cfg.textError); });
 }());

@@ -1,14 +1,8 @@
-"""Django admin for reviewers: programmes, applications (attachment 1) and trainees (attachment 2).
-
-Nothing here changes a status directly: the review actions call the services row by row and
-report each row's outcome. ID numbers are masked everywhere except on a trainee's page for staff
-with ``registration.view_full_id_number`` (each such view is written to the audit log).
-"""
+"""Trainees (attachment 2): the review page, the review actions and the export."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -24,80 +18,25 @@ from portal.http import client_ip
 from portal.services import audit_record
 from portal.spreadsheets import XLSX_CONTENT_TYPE
 
-from .exports import trainees_export_filename, trainees_workbook
-from .models import FULL_ID_PERMISSION, Application, Consent, Programme, Trainee, TraineeStatus
-from .selectors import application_fee_summary, yuan
-from .services.attachment2 import ATTACHMENT2_FILES
-from .services.personal_data import trainee_full_id_view_record
-from .services.review import trainee_approve, trainee_reject, trainee_return
-from .validators import INDUSTRY_CHOICES, id_number_mask, id_number_validate
-
-_INDUSTRY_LABELS = dict(INDUSTRY_CHOICES)
-
-
-def can_see_full_id(user) -> bool:
-    return user.has_perm(FULL_ID_PERMISSION)
-
-
-def industry_label(code: str) -> str:
-    return str(_INDUSTRY_LABELS.get(code, code))
-
-
-# ---------------------------------------------------------------------------------------------
-# Programme
-
-
-@admin.register(Programme)
-class ProgrammeAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = (
-        "name",
-        "year",
-        "opens_on",
-        "closes_on",
-        "fee_initial_yuan",
-        "fee_refresher_yuan",
-        "hours_initial",
-        "hours_refresher",
-        "study_window_days",
-    )
-    list_filter = ("year",)
-    search_fields = ("name",)
-    fieldsets = (
-        (None, {"fields": ("name", "year", "opens_on", "closes_on")}),
-        (_("Fees"), {"fields": ("fee_initial_fen", "fee_refresher_fen")}),
-        (_("Study and exam"), {"fields": ("hours_initial", "hours_refresher", "study_window_days")}),
-        (None, {"fields": ("exam_pass_mark", "exam_resits")}),
-    )
-
-    @admin.display(description=_("initial training fee (yuan)"))
-    def fee_initial_yuan(self, obj: Programme) -> str:
-        return yuan(obj.fee_initial_fen)
-
-    @admin.display(description=_("refresher training fee (yuan)"))
-    def fee_refresher_yuan(self, obj: Programme) -> str:
-        return yuan(obj.fee_refresher_fen)
-
-
-# ---------------------------------------------------------------------------------------------
-# Trainee
-
-
-class PaidFilter(admin.SimpleListFilter):
-    title = _("fee paid")
-    parameter_name = "paid"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Paid")), ("no", _("Not paid"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(paid_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(paid_at__isnull=True)
-        return queryset
-
-
-REASON_HELP = _("Sent to the unit's contact and to the trainee.")
+from ..exports import trainees_export_filename, trainees_workbook
+from ..models import (
+    Consent,
+    Trainee,
+    TraineeStatus,
+)
+from ..services.attachment2 import ATTACHMENT2_FILES
+from ..services.personal_data import trainee_full_id_view_record
+from ..services.review import trainee_approve, trainee_reject, trainee_return
+from ..validators import id_number_mask, id_number_validate
+from .common import (
+    REASON_HELP,
+    DuplicateFilter,
+    PaidFilter,
+    can_see_full_id,
+    duplicate_marker,
+    industry_label,
+    outside_area_marker,
+)
 
 
 class ConsentInline(admin.TabularInline):
@@ -128,16 +67,25 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "certificate_type",
         "training_category",
         "status",
+        "duplicate",
         "attachment2_done",
         "paid",
         "created_at",
     )
     list_display_links = ("name",)
-    list_filter = ("programme", "status", "certificate_type", "training_category", PaidFilter)
+    list_filter = (
+        "programme",
+        "status",
+        DuplicateFilter,
+        ("application__outside_area", admin.BooleanFieldListFilter),
+        "certificate_type",
+        "training_category",
+        PaidFilter,
+    )
     # ID numbers are encrypted: get_search_results matches a whole ID number through its hash
     # (exactly, so search cannot reveal digits).
     search_fields = ("name", "mobile", "application__unit_name", "application__reference")
-    list_select_related = ("application", "programme")
+    list_select_related = ("application", "programme", "duplicate_of__application")
     list_per_page = 50
     actions = ("approve_selected", "return_selected", "reject_selected")
     fieldsets = (
@@ -146,6 +94,7 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
             {
                 "fields": (
                     "status",
+                    "duplicate",
                     "status_reason",
                     "status_changed_at",
                     "reviewed_by",
@@ -155,7 +104,15 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = ("status", "status_reason", "status_changed_at", "reviewed_by", "paid_at", "purged_at")
+    readonly_fields = (
+        "status",
+        "duplicate",
+        "status_reason",
+        "status_changed_at",
+        "reviewed_by",
+        "paid_at",
+        "purged_at",
+    )
     inlines = [ConsentInline]
 
     class Media:
@@ -206,6 +163,10 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     def attachment2_done(self, obj: Trainee) -> bool:
         return obj.attachment2_complete
 
+    @admin.display(description=_("duplicate registration"))
+    def duplicate(self, obj: Trainee) -> str:
+        return duplicate_marker(obj)
+
     @admin.display(description=_("paid"), boolean=True, ordering="paid_at")
     def paid(self, obj: Trainee) -> bool:
         return obj.paid_at is not None
@@ -253,6 +214,8 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
                     "print_url": reverse("registration:staff_attachment2_print", args=[trainee.pk]),
                     "can_review": self.has_review_permission(request),
                     "review_actions": self._review_actions(trainee),
+                    "duplicate_marker": duplicate_marker(trainee),
+                    "area_marker": outside_area_marker(trainee.application),
                     "show_save": False,
                     "show_save_and_continue": False,
                     "show_save_and_add_another": False,
@@ -263,7 +226,7 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     def _review_actions(self, trainee: Trainee) -> list[tuple[str, str]]:
         possible = []
-        if trainee.status == TraineeStatus.SUBMITTED:
+        if trainee.status == TraineeStatus.SUBMITTED and not trainee.is_duplicate:
             possible += [("approve", _("Approve")), ("return", _("Return for correction"))]
         if trainee.status in (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED):
             possible.append(("reject", _("Reject")))
@@ -402,142 +365,3 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         extra = dict(extra_context or {})
         extra["export_url"] = reverse("admin:registration_trainee_export")
         return super().changelist_view(request, extra)
-
-
-# ---------------------------------------------------------------------------------------------
-# Application
-
-
-class TraineeInline(admin.TabularInline):
-    model = Trainee
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = (
-        "row_number",
-        "name",
-        "masked_id_number",
-        "mobile",
-        "certificate_type",
-        "training_category",
-        "status",
-        "fee_yuan",
-        "paid_at",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.display(description=_("ID number"))
-    def masked_id_number(self, obj: Trainee) -> str:
-        return obj.id_number_masked or id_number_mask(obj.id_number)
-
-    @admin.display(description=_("fee (yuan)"))
-    def fee_yuan(self, obj: Trainee) -> str:
-        return yuan(obj.fee_fen)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("programme", "application")
-
-
-@admin.register(Application)
-class ApplicationAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    change_form_template = "registration/admin/application_change_form.html"
-    list_display = (
-        "reference",
-        "unit_name",
-        "kind",
-        "programme",
-        "contact_name",
-        "contact_phone",
-        "trainee_count",
-        "submitted_at",
-    )
-    list_filter = ("programme", "kind")
-    search_fields = ("reference", "unit_name", "contact_name", "contact_phone", "invoice_tax_id")
-    list_select_related = ("programme",)
-    date_hierarchy = "submitted_at"
-    inlines = [TraineeInline]
-    fieldsets = (
-        (None, {"fields": ("reference", "programme", "kind", "unit_name", "industry_display")}),
-        (_("Contact"), {"fields": ("contact_name", "contact_phone", "contact_email")}),
-        (_("Certificate mailing"), {"fields": ("mail_recipient", "mail_phone", "mail_address")}),
-        (_("Invoice"), {"fields": ("invoice_title", "invoice_tax_id", "invoice_email")}),
-        (_("Fee"), {"fields": ("fee_summary",)}),
-        (_("Submission"), {"fields": ("submitted_at", "submitted_ip", "updated_at")}),
-    )
-    readonly_fields = (
-        "reference",
-        "programme",
-        "kind",
-        "unit_name",
-        "industry_display",
-        "contact_name",
-        "contact_phone",
-        "contact_email",
-        "mail_recipient",
-        "mail_phone",
-        "mail_address",
-        "invoice_title",
-        "invoice_tax_id",
-        "invoice_email",
-        "fee_summary",
-        "submitted_at",
-        "submitted_ip",
-        "updated_at",
-    )
-
-    class Media:
-        css = {"all": ("registration/admin.css",)}
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(trainee_total=Count("trainees"))
-
-    @admin.display(description=_("number of trainees"), ordering="trainee_total")
-    def trainee_count(self, obj: Application) -> int:
-        return obj.trainee_total
-
-    @admin.display(description=_("industry"))
-    def industry_display(self, obj: Application) -> str:
-        return industry_label(obj.industry)
-
-    @admin.display(description=_("fee due"))
-    def fee_summary(self, obj: Application) -> str:
-        summary = application_fee_summary(obj)
-        return gettext(
-            "%(initial)s × initial training at %(initial_fee)s yuan, %(refresher)s × refresher "
-            "training at %(refresher_fee)s yuan; total %(total)s yuan"
-        ) % {
-            "initial": summary.count_initial,
-            "initial_fee": yuan(summary.fee_initial_fen),
-            "refresher": summary.count_refresher,
-            "refresher_fee": yuan(summary.fee_refresher_fen),
-            "total": yuan(summary.total_fen),
-        }
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if application is not None:
-            roster = list(application.trainees.order_by("row_number"))
-            for row in roster:
-                row.id_number_shown = row.id_number_masked or id_number_mask(row.id_number)
-            extra.update(
-                {
-                    "application": application,
-                    "roster": roster,
-                    "industry_label": industry_label(application.industry),
-                    "show_save": False,
-                    "show_save_and_continue": False,
-                    "show_save_and_add_another": False,
-                    "show_delete": False,
-                }
-            )
-        return super().change_view(request, object_id, form_url, extra)
