@@ -112,4 +112,9 @@ def test_jobs_through_a_real_worker_on_redis(sms_outbox):
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.EXPIRED
     assert enrollment.welcome_sent_at is not None
-    assert [m.mobile for m in sms_outbox] == ["13800138011"]
+    # The welcome (on opening) and the expiry notice (on expiry), each once, though the expiry
+    # job ran twice.
+    assert [(m.mobile, m.kind) for m in sms_outbox] == [
+        ("13800138011", "account_opened"),
+        ("13800138011", "enrollment_expired"),
+    ]

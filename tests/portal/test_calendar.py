@@ -158,7 +158,9 @@ def test_next_year_is_missing_from_1_november_until_imported():
     assert calendar_years_missing(today=dt.date(2027, 11, 1)) == [2028]
 
 
-def test_deploy_check_warns_from_1_november():
+def test_deploy_check_warns_from_1_november(monkeypatch):
+    # The browser tests' live server sets this for the whole process; check --deploy refuses it.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     assert check_calendar_next_year(today=dt.date(2026, 10, 31)) == []
     (warning,) = check_calendar_next_year(today=dt.date(2026, 11, 1))
     assert warning.id == "portal.W301" and "2027" in warning.msg
