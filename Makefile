@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH ?=
 PYTEST_ARGS ?=
 
-.PHONY: run serve-prod test lint format bench install system-deps messages migrate demo clean
+.PHONY: run serve-prod test lint format bench install system-deps messages migrate demo clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -62,6 +62,11 @@ format: install
 ## extra lines, not figures of record (benchmarks/harness.py).
 bench: system-deps install
 	$(BIN)/python -m benchmarks $(BENCH)
+
+## make screenshots: the platform guide's phone screenshots of the real pages (zh-Hans and English) into
+## static/portal/guide/, and the README's guide-phone.png and programmes-phone.png (tests/browser/test_guide.py).
+screenshots: install
+	PORTAL_GUIDE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_guide.py -k write_the
 
 ## make messages: refresh and compile the translation catalogues (needs GNU gettext).
 ## The site shell (portal/ and templates/) uses locale/; each app keeps its own <app>/locale/.

@@ -20,6 +20,9 @@ from portal.forms import ReasonForm, form_errors_apply
 from portal.http import client_ip
 
 from . import selectors, spreadsheets
+from .admin_dossier import DossierRunAdmin  # noqa: F401 (registers the one-person file runs)
+from .admin_issuer import IssuerAdminMixin, IssuerSentFilter
+from .admin_refresher import RefresherStateFilter  # also registers the invitations admin
 from .forms import CertificateSettingsForm, MarkMailedForm, TrackingImportForm
 from .models import (
     Certificate,
@@ -101,7 +104,7 @@ class CertificateSettingsAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
+class CertificateAdmin(IssuerAdminMixin, AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "number",
         "holder_name",
@@ -112,10 +115,13 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "mailing_state",
         "mail_due_display",
         "tracking_number",
+        "issuer_number_display",
         "pdf_link",
     )
     list_filter = (
         MailingStateFilter,
+        RefresherStateFilter,
+        IssuerSentFilter,
         "status",
         "mailing_status",
         "certificate_type",
@@ -123,10 +129,17 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "enrollment__programme",
         "issue_date",
     )
-    search_fields = ("=number", "holder_name", "=tracking_number", "unit_name")
+    search_fields = ("=number", "holder_name", "=tracking_number", "unit_name", "=issuer_number")
     date_hierarchy = "issue_date"
     list_per_page = 100
-    actions = ["export_mailing_list", "print_selected", "revoke_selected", "rerender_selected"]
+    actions = [
+        "export_mailing_list",
+        "print_selected",
+        "revoke_selected",
+        "rerender_selected",
+        "export_issuer_list",
+        "record_issuer_batch",
+    ]
     CERTIFICATE_FIELDS = (
         "number",
         "status",
@@ -153,13 +166,15 @@ class CertificateAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "tracking_number",
         "mailed_at",
     )
+    ISSUER_FIELDS = ("issuer_batch", "issuer_number")
     fieldsets = [
         (None, {"fields": CERTIFICATE_FIELDS}),
         (_("Revocation"), {"fields": REVOCATION_FIELDS}),
         (_("Mailing"), {"fields": ADDRESS_FIELDS + MAILING_FIELDS}),
+        (_("Issuing authority"), {"fields": ISSUER_FIELDS}),
     ]
     # Everything but the mailing address (correctable while not yet mailed) is read-only.
-    readonly_fields = CERTIFICATE_FIELDS + REVOCATION_FIELDS + MAILING_FIELDS
+    readonly_fields = CERTIFICATE_FIELDS + REVOCATION_FIELDS + MAILING_FIELDS + ISSUER_FIELDS
     change_list_template = "certificates/admin/certificate_change_list.html"
     change_form_template = "certificates/admin/certificate_change_form.html"
 

@@ -41,3 +41,19 @@ class CertificatesConfig(AppConfig):
         # The retention purge empties the certificates' copy of the mailing details.
         if certificates_purge_mailing_details not in RETENTION_PURGERS:
             RETENTION_PURGERS.append(certificates_purge_mailing_details)
+        # The refresher rule for registration's pages (the unit's people, the personal centre), and
+        # a refresher re-registration links its invitations (after the commit).
+        from registration.signals import refresher_registered
+        from registration.units.people import REFRESHER_RULE
+
+        from .refresher import refresher_info
+
+        REFRESHER_RULE["info"] = refresher_info
+        refresher_registered.connect(
+            receivers.refresher_registered_link, dispatch_uid="certificates.refresher_registered"
+        )
+
+        # The staff dashboard's charts and the staff digests' alerts (portal.dashboard).
+        from .dashboard import register as dashboard_register
+
+        dashboard_register()

@@ -76,3 +76,53 @@ class CertificateSettingsForm(forms.ModelForm):
             return seal  # unchanged
         image_upload_check(seal, max_bytes=MAX_SEAL_BYTES).decode()
         return seal
+
+
+class IssuerExportForm(forms.Form):
+    """The issuer's list by exam date (the list action exports selected rows instead)."""
+
+    passed_from = forms.DateField(label=_("Exam passed from"), widget=forms.DateInput(attrs={"type": "date"}))
+    passed_to = forms.DateField(label=_("Exam passed until"), widget=forms.DateInput(attrs={"type": "date"}))
+    unsent_only = forms.BooleanField(
+        label=_("Only certificates not yet sent to the issuer"), required=False, initial=True
+    )
+    record = forms.BooleanField(
+        label=_("Record them as sent to the issuer today"),
+        required=False,
+        help_text=_("Leave unticked to download the list without recording anything."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("passed_from"), cleaned.get("passed_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The first day comes after the last one."))
+        return cleaned
+
+
+class IssuerBatchForm(forms.Form):
+    """Record the selected certificates as sent to the issuer."""
+
+    sent_on = forms.DateField(label=_("Sent on"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    resend = forms.BooleanField(
+        label=_("Some were sent before: they were sent again"),
+        required=False,
+        help_text=_("Certificates already sent in a batch move to this one only when this is ticked."),
+    )
+
+
+class IssuerImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("The issuer's file (.xlsx or .csv)"),
+        help_text=_(
+            "The list sent to the issuer, with its certificate numbers filled in the column 发证机关证书编号."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        return upload

@@ -91,6 +91,36 @@ class MailingStatus(models.TextChoices):
     MAILED = "mailed", _("Mailed")
 
 
+class IssuerBatch(models.Model):
+    """One list of certificates sent to the issuing authority (发证机关): when, by whom, how many.
+
+    The certificates of the batch point at it (``Certificate.issuer_batch``); the authority's own
+    certificate numbers come back later (``Certificate.issuer_number``, imported by spreadsheet)."""
+
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=pgettext_lazy("person", "recorded by"),
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    sent_on = models.DateField(_("sent to the issuer on"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    count = models.PositiveIntegerField(_("number of certificates"), default=0)
+
+    class Meta:
+        verbose_name = _("issuer batch")
+        verbose_name_plural = _("issuer batches")
+        ordering = ["-sent_on", "-id"]
+
+    def __str__(self) -> str:
+        return _("Issuer batch %(id)s of %(date)s (%(count)s)") % {
+            "id": self.pk,
+            "date": self.sent_on.isoformat() if self.sent_on else "—",
+            "count": self.count,
+        }
+
+
 class Certificate(models.Model):
     """A training certificate. ``number`` comes from the row's id (a database sequence)."""
 
@@ -150,6 +180,20 @@ class Certificate(models.Model):
     courier = models.CharField(_("courier"), max_length=30, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=30, blank=True)
     mailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+
+    # The issuing authority: the batch this certificate was last sent in, and the authority's own
+    # number once imported back (certificates.services.issuer).
+    issuer_batch = models.ForeignKey(
+        IssuerBatch,
+        verbose_name=_("issuer batch"),
+        related_name="certificates",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    issuer_number = models.CharField(
+        _("issuer's certificate number"), max_length=40, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("certificate")
@@ -230,3 +274,130 @@ class PrintRunPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.index}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Refresher invitations (issue #21): when a programme is open, each holder due for the refresher
+# (certificates.refresher) is invited once per programme, with their unit's contacts; a holder may
+# opt out. Services: certificates.services.refresher.
+
+
+class RefresherInvitation(models.Model):
+    """One holder invited to one programme's refresher training (at most once: unique holder and
+    programme). The holder is the keyed hash of the ID number (``registration.Trainee.id_number_hash``)."""
+
+    holder_hash = models.CharField(max_length=64, editable=False)
+    certificate = models.ForeignKey(
+        Certificate,
+        verbose_name=_("certificate"),
+        related_name="refresher_invitations",
+        on_delete=models.CASCADE,
+    )
+    programme = models.ForeignKey(
+        "registration.Programme", verbose_name=_("programme"), related_name="+", on_delete=models.CASCADE
+    )
+    refresher_due_on = models.DateField(_("refresher due on"))
+    sent_at = models.DateTimeField(_("invited at"), default=timezone.now, db_index=True)
+    channels = models.CharField(_("sent by"), max_length=40, blank=True)
+    #: The event key of the holder's message (admin → 消息, the message's "notice").
+    message_event = models.CharField(_("message"), max_length=200, blank=True)
+    contacts_notified = models.PositiveSmallIntegerField(_("unit contacts told"), default=0)
+    #: The sending run that created the row (rows another run created concurrently are not ours).
+    run = models.UUIDField(editable=False, db_index=True)
+    registered_trainee = models.ForeignKey(
+        "registration.Trainee",
+        verbose_name=_("registered as"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresher invitation")
+        verbose_name_plural = _("refresher invitations")
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder_hash", "programme"], name="refresher_invitation_once_per_programme"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} · {self.programme_id}"
+
+
+class RefresherOptOut(models.Model):
+    """A holder who asked for no more refresher invitations (through the link in one)."""
+
+    holder_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invitation = models.ForeignKey(
+        RefresherInvitation,
+        verbose_name=_("from invitation"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("opted out at"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresher opt-out")
+        verbose_name_plural = _("refresher opt-outs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 一人一档 (issue #23): one PDF per trainee (certificates.dossier); a bulk run per programme writes
+# every trainee's PDF into one zip, produced by a Celery task with progress (like print runs).
+
+
+def dossier_upload_to(instance, filename: str) -> str:
+    return _upload_path("dossier-runs", filename)
+
+
+class DossierRun(models.Model):
+    """The one-person files of a programme's trainees in one zip, produced by a Celery task."""
+
+    programme = models.ForeignKey(
+        "registration.Programme", verbose_name=_("programme"), related_name="+", on_delete=models.PROTECT
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), related_name="+", on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    trainee_ids = models.JSONField(_("trainees"), default=list)
+    full_id = models.BooleanField(_("full ID numbers"), default=False)
+    total = models.PositiveIntegerField(_("files"), default=0)
+    done = models.PositiveIntegerField(_("files produced"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PrintRunStatus.choices, default=PrintRunStatus.QUEUED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    archive = models.FileField(
+        _("zip file"), storage=private_storage, upload_to=dossier_upload_to, blank=True
+    )
+    error = models.TextField(_("problem"), blank=True)
+
+    class Meta:
+        verbose_name = _("one-person file run")
+        verbose_name_plural = _("one-person file runs")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("download_dossier", _("Can download one-person files (一人一档)")),
+            # Marks the inspector (portal.roles): every admin page such a user opens is audited.
+            ("audited_reader", _("Every admin page opened is audited (inspector)")),
+        ]
+
+    def __str__(self) -> str:
+        return _("One-person files %(id)s (%(count)s trainees)") % {"id": self.pk, "count": self.total}
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else 0

@@ -59,3 +59,11 @@ def calendar_changed_recompute_mailing(sender, *, years: list[int], **kwargs) ->
     )
     if ids:
         mailing_deadlines_recompute.delay(certificate_ids=ids)
+
+
+def refresher_registered_link(sender, *, application_id: int, programme_id: int, **kwargs) -> None:
+    """``registration.signals.refresher_registered`` (after the re-registration commits): link the
+    programme's refresher invitations to the new registrations."""
+    from .tasks import refresher_registrations_link
+
+    refresher_registrations_link.delay(programme_id=programme_id)

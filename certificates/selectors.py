@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -181,17 +181,57 @@ def pipeline_mailing_step(enrollment, step):
     return step
 
 
+#: The most certificates the dashboard's certificate section lists (the counts are complete).
+DASHBOARD_ROWS = 200
+
+
 def dashboard_section(request) -> dict:
-    """The staff dashboard's certificate section: what must be mailed, late first."""
+    """The staff dashboard's certificate section: what must be mailed, late first.
+
+    Its header count and its table cover the same certificates: overdue, due soon and the rest not
+    mailed yet (“not due yet”; before, the header counted those while the table left them out and
+    said “None.”). The groups are counted in full; the first :data:`DASHBOARD_ROWS` certificates by
+    deadline are listed. Three queries (the holiday table, the counts, the rows)."""
     today = timezone.localdate()
-    overdue = list(certificates_mailing_overdue(today=today).order_by("mail_due_on", "number")[:200])
-    due_soon = list(certificates_mailing_due_soon(today=today).order_by("mail_due_on", "number")[:200])
+    soon_limit = due_soon_limit(today=today)
+    to_mail = certificates_to_mail()
+    counts = to_mail.aggregate(
+        overdue=Count("pk", filter=Q(mail_due_on__lt=today)),
+        due_soon=Count("pk", filter=Q(mail_due_on__gte=today, mail_due_on__lte=soon_limit)),
+        later=Count("pk", filter=Q(mail_due_on__gt=soon_limit)),
+    )
+    rows = {"overdue": [], "due_soon": [], "later": []}
+    for certificate in to_mail.order_by("mail_due_on", "number")[:DASHBOARD_ROWS]:
+        group = mailing_state(certificate, today=today, soon_from=soon_limit)
+        rows[group if group in rows else "later"].append(certificate)
+    listed = sum(len(group) for group in rows.values())
     return {
         "title": _("Certificates to mail"),
         "template": "certificates/admin/_dashboard_section.html",
-        "overdue": overdue,
-        "due_soon": due_soon,
-        "to_mail": certificates_to_mail().count(),
+        **rows,
+        "counts": counts,
+        "to_mail": sum(counts.values()),
+        "not_listed": sum(counts.values()) - listed,
         "today": today,
         "can_view": request.user.has_perm("certificates.view_certificate"),
     }
+
+
+def certificates_for_issuer(
+    *, passed_from: date, passed_to: date, unsent_only: bool
+) -> QuerySet[Certificate]:
+    """Valid certificates whose exam was passed on these days (local dates, both included),
+    optionally only those not yet sent to the issuer."""
+    queryset = Certificate.objects.filter(
+        status=CertificateStatus.VALID, passed_at__date__gte=passed_from, passed_at__date__lte=passed_to
+    )
+    return queryset.filter(issuer_batch__isnull=True) if unsent_only else queryset
+
+
+def issuer_sent_filter(queryset: QuerySet[Certificate], value: str) -> QuerySet[Certificate]:
+    """``yes``: sent to the issuer (in a batch); ``no``: not yet sent."""
+    if value == "yes":
+        return queryset.filter(issuer_batch__isnull=False)
+    if value == "no":
+        return queryset.filter(issuer_batch__isnull=True)
+    return queryset

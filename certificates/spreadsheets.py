@@ -128,3 +128,103 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a waybill number typed into Excel becomes a float
     return str(value)
+
+
+# --- The issuing authority's list (发证机关名单) and its certificate numbers back ------------------
+
+#: Columns of the list sent to the issuing authority, in its order; the authority fills in the last
+#: one (its own certificate number) and sends the file back for :func:`issuer_rows_read`.
+ISSUER_COLUMNS = [
+    "证书编号",
+    "姓名",
+    "身份证号",
+    "单位",
+    "证书类型",
+    "培训类别",
+    "学时",
+    "成绩",
+    "考试日期",
+    "发证机关证书编号",
+]
+ISSUER_HEADERS = {
+    "number": {"证书编号", "培训证书编号", "certificate number"},
+    "name": {"姓名", "name"},
+    "id_number": {"身份证号", "身份证号码", "id number"},
+    "issuer_number": {"发证机关证书编号", "发证编号", "issuer number", "issuer's certificate number"},
+}
+
+
+def issuer_workbook(rows: list[dict]) -> bytes:
+    """The issuer's list: one row per ``dict`` with the keys of :data:`ISSUER_COLUMNS`' meaning."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "发证名单"
+    sheet_row_append(sheet, ISSUER_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet_row_append(
+            sheet,
+            [
+                row["number"],
+                row["name"],
+                row["id_number"],
+                row["unit"],
+                row["certificate_type"],
+                row["training_category"],
+                row["hours"],
+                row["score"],
+                row["exam_date"],
+                row["issuer_number"],
+            ],
+        )
+    for column, width in zip("ABCDEFGHIJ", (16, 10, 22, 32, 18, 10, 8, 8, 12, 22), strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _issuer_columns(header: list[str]) -> dict[str, int] | None:
+    """Where each column of :data:`ISSUER_HEADERS` is in this row, or ``None`` if one is missing."""
+    columns = {key: _header_index(header, names) for key, names in ISSUER_HEADERS.items()}
+    return columns if all(index is not None for index in columns.values()) else None
+
+
+def issuer_rows_read(upload) -> list[dict]:
+    """``{"row", "number", "name", "id_number", "issuer_number"}`` per data row of the file the
+    issuing authority sends back (.xlsx or .csv; the header row names the columns)."""
+    if upload.size > MAX_IMPORT_BYTES:
+        raise ValidationError(_("The file is larger than 5 MB."))
+    rows = table_rows_read(upload.read(MAX_IMPORT_BYTES + 1), max_rows=MAX_IMPORT_ROWS)
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ValidationError(_("The file has more than %(max)s rows.") % {"max": MAX_IMPORT_ROWS})
+    table = [[_cell_text(value).strip() for value in values] for values in rows]
+    if not table:
+        raise ValidationError(_("The file is empty."))
+    found = next(
+        (
+            (at, columns)
+            for at, columns in enumerate(_issuer_columns(header) for header in table[:10])
+            if columns is not None
+        ),
+        None,
+    )
+    if found is None:
+        raise ValidationError(
+            _(
+                "The file needs a header row with the columns “证书编号” (certificate number), “姓名” "
+                "(name), “身份证号” (ID number) and “发证机关证书编号” (the issuer's certificate number)."
+            )
+        )
+    header_at, columns = found
+    result = []
+    for line, values in enumerate(table[header_at + 1 :], start=header_at + 2):
+        row = {key: values[index] if index < len(values) else "" for key, index in columns.items()}
+        if any(row.values()):
+            result.append({"row": line, **row})
+    return result

@@ -26,7 +26,7 @@ def issue(*, enrollment_id: int) -> list[int]:
 @shared_task(name="certificates.tasks.issue_missing")
 def issue_missing() -> int:
     """Periodic: passed enrollments without a certificate, certificates without their PDF, and print
-    runs whose tasks were lost."""
+    runs and one-person file runs whose tasks were lost."""
     try:
         issued = certificates_issue_missing()
     except ValidationError as exc:
@@ -34,6 +34,9 @@ def issue_missing() -> int:
         issued = 0
     pdf.certificates_render_missing()
     print_runs.print_runs_requeue_stale()
+    from .services.dossier import dossier_runs_requeue_stale
+
+    dossier_runs_requeue_stale()
     return issued
 
 
@@ -74,3 +77,41 @@ def print_run_join(*, print_run_id: int) -> str:
 def mailing_deadlines_recompute(*, certificate_ids: list[int]) -> int:
     """After a calendar import: recompute these certificates' provisional mailing deadlines."""
     return mailing.mailing_deadlines_recompute(certificate_ids=certificate_ids)
+
+
+# --- Refresher invitations (certificates.services.refresher) ---------------------------------
+
+
+@shared_task(name="certificates.tasks.refresher_invitations_sweep")
+def refresher_invitations_sweep() -> list[int]:
+    """Daily: queue the invitations of every programme open today (each run is idempotent)."""
+    from .services.refresher import refresher_programmes_open
+
+    programme_ids = refresher_programmes_open()
+    for programme_id in programme_ids:
+        refresher_invitations_send.delay(programme_id=programme_id)
+    return programme_ids
+
+
+@shared_task(name="certificates.tasks.refresher_invitations_send", acks_late=True)
+def refresher_invitations_send(*, programme_id: int) -> int:
+    """Invite the holders due for the refresher to the programme (at most once each)."""
+    from .services.refresher import refresher_invitations_send as send
+
+    return len(send(programme_id=programme_id).invited)
+
+
+@shared_task(name="certificates.tasks.refresher_registrations_link", acks_late=True)
+def refresher_registrations_link(*, programme_id: int) -> int:
+    """Link the programme's invitations to the registrations made since (idempotent)."""
+    from .services.refresher import refresher_registrations_link as link
+
+    return link(programme_id=programme_id)
+
+
+@shared_task(name="certificates.tasks.dossier_run_produce", acks_late=True)
+def dossier_run_produce(*, dossier_run_id: int) -> str:
+    """Produce a bulk run of one-person files (一人一档) into its zip. Idempotent."""
+    from .services.dossier import dossier_run_produce as produce
+
+    return produce(dossier_run_id=dossier_run_id).status

@@ -254,6 +254,8 @@ class AttemptAdmin(AuditedModelAdmin, admin.ModelAdmin):
 class ExamStatisticsAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """Pass rates per programme and the most missed questions (two aggregate queries)."""
 
+    export_enabled = False  # a statistics page, not a list (portal.admin_export)
+
     def _allowed(self, request):
         return request.user.is_active and request.user.has_perm("exams.view_exam_statistics")
 

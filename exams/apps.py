@@ -17,3 +17,8 @@ class ExamsConfig(AppConfig):
         # The training record (培训档案) lists each exam attempt beside the study.
         if attempts_training_record not in TRAINING_RECORD_SECTIONS:
             TRAINING_RECORD_SECTIONS.append(attempts_training_record)
+
+        # The staff dashboard's charts and the staff digests' alerts (portal.dashboard).
+        from .dashboard import register as dashboard_register
+
+        dashboard_register()

@@ -4,6 +4,7 @@ never while the trainee has an exam running (practice and earlier reviews closed
 in ``exams.selectors.answers_access``)."""
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from learning.selectors.identity import identity_exam_cleared, identity_mode
 from learning.selectors.study import enrollment_study_overview
+from learning.services.identity import identity_exam_check_use, identity_exam_due
 from portal.http import client_ip
 
 from . import rendering, selectors, services
@@ -77,12 +80,22 @@ def exam_home(request, enrollment_id: int):
 @require_POST
 def attempt_start(request, enrollment_id: int):
     enrollment = _enrollment(request, enrollment_id)
+    checked = identity_mode(enrollment) != "none"  # issue #23: who sits the exam
+    if checked and not identity_exam_cleared(enrollment, now=timezone.now()):
+        home = reverse("exams:home", kwargs={"enrollment_id": enrollment.pk})
+        return redirect(f"{reverse('learning:identity', args=[enrollment.pk])}?context=exam&next={home}")
     try:
         attempt = services.attempt_start(enrollment=enrollment, actor=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
         return redirect("exams:home", enrollment_id=enrollment.pk)
+    if checked:
+        identity_exam_check_use(
+            enrollment=enrollment,
+            attempt_id=attempt.pk,
+            remaining_seconds=attempt.remaining_seconds(timezone.now()),
+        )
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return redirect("exams:result", pk=attempt.pk)
     return redirect("exams:attempt", pk=attempt.pk)
@@ -200,9 +213,14 @@ def attempt_state(request, pk: int):
     answered = list(
         attempt.items.filter(answer__isnull=False).order_by("position").values_list("position", flat=True)
     )
-    return JsonResponse(
-        {"ok": True, "remaining_seconds": attempt.remaining_seconds(now), "answered": answered}
-    )
+    data = {"ok": True, "remaining_seconds": attempt.remaining_seconds(now), "answered": answered}
+    if identity_exam_due(attempt_id=attempt.pk, now=now):  # issue #23: the random check during the exam
+        here = reverse("exams:attempt", args=[attempt.pk])
+        data["identity_url"] = (
+            f"{reverse('learning:identity', args=[attempt.enrollment_id])}?"
+            f"{urlencode({'context': 'exam', 'attempt': attempt.pk, 'next': here})}"
+        )
+    return JsonResponse(data)
 
 
 def _posted_answers(request) -> dict[int, list]:

@@ -33,3 +33,8 @@ class LearningConfig(AppConfig):
 
         if calendar_section not in DASHBOARD_SECTIONS:
             DASHBOARD_SECTIONS.insert(0, calendar_section)
+
+        # The staff dashboard's charts and the staff digests' alerts (portal.dashboard).
+        from .dashboard import register as dashboard_register
+
+        dashboard_register()

@@ -338,6 +338,45 @@ class ProgrammeStudyRule(models.Model):
         validators=[MinValueValidator(Decimal("0.5"))],
         help_text=_("At most this many class hours are credited per trainee per day."),
     )
+    offline_hours_required = models.DecimalField(
+        _("offline class hours required"),
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_(
+            "Class hours that must be attended in offline sessions before the exam unlocks "
+            "(0: none). Offline hours always count toward the total."
+        ),
+    )
+    # Identity checks (issue #23; learning.services.identity).
+    identity_mode = models.CharField(
+        _("identity checks"),
+        max_length=10,
+        choices=[
+            ("none", _("None")),
+            ("face", _("Face comparison (an SMS code for trainees who decline)")),
+            ("sms", _("SMS code to the trainee's own mobile")),
+        ],
+        default="none",
+    )
+    identity_min_minutes = models.PositiveIntegerField(
+        _("identity check at the earliest after (minutes)"),
+        default=20,
+        validators=[MinValueValidator(5)],
+        help_text=_(
+            "A check is asked at the start of a study session and then at a random moment between these two."
+        ),
+    )
+    identity_max_minutes = models.PositiveIntegerField(
+        _("identity check at the latest after (minutes)"), default=40, validators=[MinValueValidator(5)]
+    )
+    identity_max_failures = models.PositiveSmallIntegerField(
+        _("failed checks before staff review"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("After this many failed checks in a row the case goes to the staff review queue."),
+    )
 
     class Meta:
         verbose_name = _("study rule")
@@ -461,6 +500,9 @@ class StudyState(models.Model):
     next_check_at = models.DateTimeField(_("next presence check at"), default=timezone.now)
     check_issued_at = models.DateTimeField(_("presence check shown at"), null=True, blank=True)
     checks_missed = models.PositiveIntegerField(_("presence checks missed"), default=0)
+    # Identity checks (issue #23): from this moment nothing is credited until a check passes (None:
+    # the programme has no identity checks). Set at session start and after each good check.
+    identity_next_at = models.DateTimeField(_("next identity check at"), null=True, blank=True)
     # The login session that opened it: heartbeats authenticate against these without loading the
     # session row (the session cookie's hash, the session's auth hash, its expiry).
     session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -473,3 +515,209 @@ class StudyState(models.Model):
 
     def __str__(self) -> str:
         return str(self.enrollment_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline class hours (issue #23): sessions taught at a venue; trainees check in by scanning the
+# session's QR code (or staff import a sign-in sheet). Services: learning.services.offline.
+
+
+def offline_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
+class OfflineSession(models.Model):
+    """One offline class (date, place, hours) of a programme; its QR code carries ``token``."""
+
+    programme = models.ForeignKey(
+        "registration.Programme",
+        verbose_name=_("programme"),
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    title = models.CharField(_("title"), max_length=200)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    place = models.CharField(_("place"), max_length=200)
+    hours = models.DecimalField(
+        _("class hours"), max_digits=4, decimal_places=1, validators=[MinValueValidator(Decimal("0.5"))]
+    )
+    token = models.CharField(max_length=40, unique=True, default=offline_token, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("offline session")
+        verbose_name_plural = _("offline sessions")
+        ordering = ["-starts_at", "-id"]
+        permissions = [("import_offlinecheckin", _("Can import offline sign-in sheets"))]
+
+    def __str__(self) -> str:
+        return f"{self.title} · {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+
+class CheckInMethod(models.TextChoices):
+    SCAN = "scan", _("QR code scanned")
+    IMPORT = "import", _("Sign-in sheet imported")
+    STAFF = "staff", _("Entered by staff")
+
+
+class OfflineCheckIn(models.Model):
+    """One trainee present at one offline session (the session's hours count once)."""
+
+    session = models.ForeignKey(
+        OfflineSession, verbose_name=_("offline session"), related_name="checkins", on_delete=models.PROTECT
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), related_name="offline_checkins", on_delete=models.PROTECT
+    )
+    method = models.CharField(_("method"), max_length=10, choices=CheckInMethod.choices)
+    checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=pgettext_lazy("person", "recorded by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+
+    class Meta:
+        verbose_name = _("offline check-in")
+        verbose_name_plural = _("offline check-ins")
+        ordering = ["session", "checked_in_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "enrollment"], name="learning_checkin_once_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} · {self.enrollment_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity checks (issue #23): a camera snapshot (two frames) compared with the registered photo,
+# or a code sent to the trainee's own mobile. Services: learning.services.identity.
+
+
+def identity_storage():
+    """Snapshots are private files, like the ID card copies (served only to permitted staff)."""
+    from portal.storage import private_storage
+
+    return private_storage()
+
+
+def identity_snapshot_upload_to(instance, filename: str) -> str:
+    from portal.storage import random_upload_path
+
+    return random_upload_path("learning", "identity", filename)
+
+
+class IdentityContext(models.TextChoices):
+    STUDY = "study", _("Study")
+    EXAM = "exam", _("Exam")
+
+
+class IdentityMethod(models.TextChoices):
+    FACE = "face", _("Face comparison")
+    SMS_CODE = "sms_code", _("SMS code")
+
+
+class IdentityDecision(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+    MISSED = "missed", _("Missed")
+    STAFF_APPROVED = "staff_approved", _("Approved by staff")
+    STAFF_REJECTED = "staff_rejected", _("Rejected by staff")
+
+
+class IdentityCheck(models.Model):
+    """One identity check of a trainee: asked at ``requested_at``, answered with two camera frames
+    (compared with the registered photo by a Celery task) or an SMS code.
+
+    Exams come after learning in the pipeline: the exam attempt is kept by its id, not a foreign key.
+    """
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), related_name="identity_checks", on_delete=models.PROTECT
+    )
+    context = models.CharField(_("during"), max_length=10, choices=IdentityContext.choices)
+    exam_attempt_id = models.BigIntegerField(_("exam attempt"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=10, choices=IdentityMethod.choices)
+    requested_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    captured_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    compared_at = models.DateTimeField(_("compared at"), null=True, blank=True)
+    snapshot = models.FileField(
+        _("snapshot"), storage=identity_storage, upload_to=identity_snapshot_upload_to, blank=True
+    )
+    snapshot_second = models.FileField(
+        _("second frame"), storage=identity_storage, upload_to=identity_snapshot_upload_to, blank=True
+    )
+    distance = models.FloatField(_("distance to the registered photo"), null=True, blank=True)
+    distance_second = models.FloatField(_("distance of the second frame"), null=True, blank=True)
+    frames_difference = models.FloatField(_("difference between the frames"), null=True, blank=True)
+    liveness_passed = models.BooleanField(_("liveness passed"), null=True, blank=True)
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=IdentityDecision.choices, default=IdentityDecision.PENDING
+    )
+    failure = models.CharField(_("why it failed"), max_length=20, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_attempts = models.PositiveSmallIntegerField(_("wrong code attempts"), default=0)
+    review_requested_at = models.DateTimeField(_("sent to staff review at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_reason = models.TextField(_("review reason"), blank=True)
+    snapshots_deleted_at = models.DateTimeField(_("snapshots deleted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identity check")
+        verbose_name_plural = _("identity checks")
+        ordering = ["enrollment_id", "requested_at", "id"]
+        permissions = [("review_identitycheck", _("Can review identity checks"))]
+        indexes = [
+            models.Index(
+                fields=["review_requested_at"],
+                name="learning_identity_review",
+                condition=Q(decision="failed", review_requested_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} · {self.get_context_display()} · {self.get_decision_display()}"
+
+
+class IdentityPreference(models.Model):
+    """How a trainee confirms who they are (chosen in the personal centre before the first check):
+    face comparison (with the separate consent stored as the other consents are) or the alternative,
+    a code sent to their own mobile (and a staff-reviewed photo at the exam)."""
+
+    enrollment = models.OneToOneField(
+        Enrollment, verbose_name=_("enrollment"), related_name="identity_preference", on_delete=models.CASCADE
+    )
+    method = models.CharField(_("method"), max_length=10, choices=IdentityMethod.choices)
+    chosen_at = models.DateTimeField(_("chosen at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identity check choice")
+        verbose_name_plural = _("identity check choices")
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} · {self.get_method_display()}"

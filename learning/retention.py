@@ -9,7 +9,9 @@ own data: ``payments.services.retention.payments_purge_personal_data`` (payment 
 invoice e-mail), ``registration.services.retention.trainees_purge_personal_data`` (ID number, mobile,
 addresses, work history, photo and ID card copies; name and masked ID number stay for certificate
 checks) and ``applications_purge_contact_data`` (an application's contact and mailing details once
-all its trainees are purged), learning the study accounts (``study_accounts_purge``), and the later
+all its trainees are purged), learning the study accounts (``study_accounts_purge``) and the
+identity-check snapshots (``identity_snapshots_purge``; sooner with
+``PORTAL_IDENTITY_SNAPSHOT_RETENTION_DAYS``: ``identity_snapshots_expire``), and the later
 apps what they registered in ``RETENTION_PURGERS`` (certificates: the mailing address copy).
 Each step also replaces the personal values in the audit entries about what it purged
 (``portal.services.audit_values_redact``). Set-based batches, idempotent: purged trainees are
@@ -33,6 +35,7 @@ from registration.models import Trainee
 from registration.services.retention import applications_purge_contact_data, trainees_purge_personal_data
 
 from .models import Enrollment, EnrollmentStatus
+from .services.identity import identity_snapshots_expire, identity_snapshots_purge
 
 BATCH_SIZE = 500
 PURGE_REASON = "retention"
@@ -72,11 +75,13 @@ def personal_data_purge(*, now: datetime | None = None, batch_size: int = BATCH_
                 payments_purge_personal_data,
                 applications_purge_contact_data,
                 study_accounts_purge,
+                identity_snapshots_purge,
                 *RETENTION_PURGERS,
             ):
                 purge(trainee_ids=purged, reason=PURGE_REASON)
             total += len(purged)
         last = ids[-1]
+    identity_snapshots_expire(now=now)  # the shorter snapshot retention, when set
     return total
 
 

@@ -1,27 +1,12 @@
-"""Lesson texts are entered by staff in admin but still rendered through an allow-list (nh3)."""
+"""Lesson texts are entered by staff in admin but still rendered through an allow-list: the one of
+:mod:`portal.sanitize`, shared with announcements and programme descriptions."""
 
-import nh3
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
-TAGS = {
-    "h2", "h3", "h4", "h5", "p", "br", "hr", "ul", "ol", "li", "dl", "dt", "dd", "strong", "em", "b", "i",
-    "u", "sub", "sup", "blockquote", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "a",
-    "span",
-}  # fmt: skip
-ATTRIBUTES = {
-    "a": {"href", "title"},
-    "th": {"scope", "colspan", "rowspan"},
-    "td": {"colspan", "rowspan"},
-    "ol": {"start"},
-}
+from portal.sanitize import ATTRIBUTES, TAGS, rich_html
+
+__all__ = ["ATTRIBUTES", "TAGS", "lesson_html"]
 
 
 def lesson_html(html: str) -> SafeString:
-    cleaned = nh3.clean(
-        html or "",
-        tags=TAGS,
-        attributes=ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
-    return mark_safe(cleaned)  # noqa: S308 -- cleaned by the allow-list above
+    return rich_html(html)

@@ -84,3 +84,21 @@ def lesson_videos_sweep() -> int:
     from . import video
 
     return video.lesson_videos_sweep()
+
+
+@shared_task(name="learning.tasks.identity_check_compare")
+def identity_check_compare(*, check_id: int) -> str | None:
+    """Compare a captured identity check with the registered photo (queued after the capture).
+    Idempotent: a decided check is left as it is."""
+    from .services import identity
+
+    check = identity.identity_check_compare(check_id=check_id)
+    return check.decision if check is not None else None
+
+
+@shared_task(name="learning.tasks.identity_missed_sweep")
+def identity_missed_sweep() -> int:
+    """Periodic: identity checks not answered in time become missed (unconfirmed study time voided)."""
+    from .services import identity
+
+    return identity.identity_missed_sweep()

@@ -29,7 +29,7 @@ from portal.selectors import association_get
 
 from .conf import conf
 from .forms import ActivationPasswordForm, CodePasswordForm, MobileForm
-from .models import LessonKind, class_hour_ms
+from .models import LessonKind, OfflineSession, class_hour_ms
 from .sanitize import lesson_html
 from .selectors.accounts import access_code_by_link
 from .selectors.enrollments import enrollment_access, enrollment_days_left, enrollments_for_user
@@ -39,8 +39,14 @@ from .selectors.study import (
     enrollment_study_overview,
     enrollment_study_overviews,
     lesson_time_removals,
+    programme_offline_sessions,
 )
 from .services.accounts import access_code_request, password_set_by_code, password_set_by_link
+from .services.offline import (
+    offline_checkin_record,
+    offline_checkin_window_error,
+    offline_session_enrollment,
+)
 from .services.study import StudyResult, presence_confirm, study_heartbeat, study_start
 
 SESSION_MOBILE = "learning_code_mobile"
@@ -66,6 +72,7 @@ def _rows(enrollments, now):
             "access": enrollment_access(enrollment, now=now),
             "days_left": enrollment_days_left(enrollment, now=now),
             "steps": enrollment_pipeline(enrollment, now=now),
+            "study": overviews[enrollment.pk],
         }
         for enrollment in enrollments
     ]
@@ -84,8 +91,56 @@ def enrollment_detail(request, pk: int):
     now = timezone.now()
     enrollment = get_object_or_404(enrollments_for_user(user=request.user), pk=pk)
     (row,) = _rows([enrollment], now)
-    context = {"row": row, "contact": association_get(), "study": enrollment._study_overview}
+    context = {
+        "row": row,
+        "contact": association_get(),
+        "study": enrollment._study_overview,
+        "offline_sessions": programme_offline_sessions(enrollment.programme_id, enrollment=enrollment),
+    }
     return render(request, "learning/enrollment_detail.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def offline_checkin(request, token: str):
+    """The page the session's QR code opens: GET shows the session and a check-in button (no
+    change), POST checks the logged-in trainee in (learning.services.offline)."""
+    session = get_object_or_404(OfflineSession.objects.select_related("programme"), token=token)
+    enrollment = offline_session_enrollment(session, request.user)
+    checkin = None
+    error = ""
+    if enrollment is not None:
+        checkin = enrollment.offline_checkins.filter(session=session).first()
+    if request.method == "POST":
+        try:
+            result = offline_checkin_record(session=session, user=request.user, ip=client_ip(request))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            if result.created:
+                messages.success(
+                    request,
+                    _("You are checked in: %(hours)s offline class hours recorded.")
+                    % {"hours": session.hours},
+                )
+            else:
+                messages.info(request, _("You had already checked in to this session."))
+            return redirect("learning:offline_checkin", token=token)
+    elif checkin is None:
+        if enrollment is None:
+            error = _("You have no open study account in the programme of this session (%(programme)s).") % {
+                "programme": session.programme
+            }
+        else:
+            error = offline_checkin_window_error(session, now=timezone.now())
+    context = {"session": session, "enrollment": enrollment, "checkin": checkin, "error": error}
+    return render(
+        request,
+        "learning/offline_checkin.html",
+        context,
+        status=400 if error and request.method == "POST" else 200,
+    )
 
 
 def _login_and_go(request, user):

@@ -22,3 +22,8 @@ class PaymentsConfig(AppConfig):
         from .selectors import trainees_payment_shares
 
         PAYMENT_SHARE_PROVIDERS.setdefault("payments", trainees_payment_shares)
+
+        # The staff dashboard's charts and the staff digests' alerts (portal.dashboard).
+        from .dashboard import register as dashboard_register
+
+        dashboard_register()

@@ -181,6 +181,11 @@ class Payment(models.Model):
         return self.amount_fen != self.expected_fen
 
 
+#: The item every invoice is issued for (the tax classification of the training fee, as finance
+#: types it into the e-invoice platform): shown on the "mark issued" page and the invoice.
+INVOICE_ITEM = "非学历教育*培训服务费"
+
+
 class InvoiceStatus(models.TextChoices):
     REQUESTED = "requested", _("To be issued")
     ISSUED = "issued", _("Issued")

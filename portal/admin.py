@@ -311,3 +311,9 @@ class OutboundMessageAdmin(AuditedModelAdmin, admin.ModelAdmin):
             done_message=_("Queued again (%(count)s): %(names)s"),
             label=lambda message: f"#{message.pk} {message.recipient_masked}",
         )
+
+
+from . import (  # noqa: E402
+    admin_announcements,  # noqa: F401 -- announcements (portal/admin_announcements.py)
+    admin_help,  # noqa: F401 -- the contacts and FAQ entries (portal/admin_help.py)
+)

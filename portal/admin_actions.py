@@ -5,7 +5,8 @@ called row by row (each call is its own transaction, so one refused row does not
 others), a rule the service refuses (``ValidationError`` / ``PermissionDenied``) is reported for
 that row, and the person sees one message for the rows done and one per row not done.
 :func:`reason_step` is the intermediate page of actions that need a reason (return, reject,
-revoke, confirm despite a mismatch).
+revoke, confirm despite a mismatch); :func:`confirm_step` the "are you sure?" page of actions that
+need none but must not apply at once (confirming payments).
 
 Example::
 
@@ -86,12 +87,14 @@ def reason_step(
     columns: Sequence[tuple[str, Callable[[models.Model], Any]]] = (),
     warning: str = "",
     help_text: str = "",
+    presets: Sequence[str] = (),
 ):
     """The page that asks for a reason before a bulk action. On a valid "apply" post, calls
     ``apply(reason)`` and returns ``None`` (the admin goes back to the list); otherwise returns
-    the page listing the selected rows (``columns``: header and value of each column)."""
+    the page listing the selected rows (``columns``: header and value of each column).
+    ``presets``: preset reasons offered as tick boxes beside the free text (see ``ReasonForm``)."""
     posted = "apply" in request.POST
-    form = ReasonForm(request.POST if posted else None, help_text=help_text)
+    form = ReasonForm(request.POST if posted else None, help_text=help_text, presets=presets)
     if posted and form.is_valid():
         apply(form.cleaned_data["reason"])
         return None
@@ -109,5 +112,40 @@ def reason_step(
         ],
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/portal/action_reason.html", context)
+
+
+def confirm_step(
+    *,
+    modeladmin,
+    request,
+    queryset,
+    action: str,
+    title: str,
+    apply: Callable[[], Any],
+    columns: Sequence[tuple[str, Callable[[models.Model], Any]]] = (),
+    warning: str = "",
+):
+    """The confirmation page of a bulk action: lists the selected rows; the action runs (``apply()``,
+    then ``None`` is returned and the admin goes back to the list) only on the page's own "apply"
+    post, never on the first post from the list."""
+    if "apply" in request.POST:
+        apply()
+        return None
+    objects = list(queryset)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": None,
+        "action": action,
+        "warning": warning,
+        "headers": [header for header, _value in columns] or [modeladmin.model._meta.verbose_name],
+        "rows": [
+            (obj.pk, [value(obj) for _header, value in columns] if columns else [str(obj)]) for obj in objects
+        ],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
     }
     return TemplateResponse(request, "admin/portal/action_reason.html", context)

@@ -36,6 +36,11 @@ BEAT_SCHEDULE = {
         "task": "learning.tasks.presence_overdue_sweep",
         "schedule": 120.0,
     },
+    # learning: identity checks not answered in time become missed (issue #23).
+    "learning-identity-missed-sweep": {
+        "task": "learning.tasks.identity_missed_sweep",
+        "schedule": 120.0,
+    },
     # learning: queue again the lesson videos whose processing task was lost.
     "learning-lesson-videos-sweep": {
         "task": "learning.tasks.lesson_videos_sweep",
@@ -77,8 +82,37 @@ BEAT_SCHEDULE = {
         "task": "certificates.tasks.issue_missing",
         "schedule": crontab(minute="*/10"),
     },
+    # certificates: invite the holders due for the refresher to every programme open today (once
+    # per holder and programme; certificates/services/refresher.py says why daily).
+    "certificates-refresher-invitations": {
+        "task": "certificates.tasks.refresher_invitations_sweep",
+        "schedule": crontab(hour=9, minute=13),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
+
+
+def staff_digest_schedule(times) -> dict:
+    """The beat entries of the staff digests: one per time of ``PORTAL_STAFF_DIGEST_TIMES`` (the
+    task itself skips days off by the working-day calendar and sends a slot once)."""
+    from portal.dashboard import digest_times_parse
+
+    return {
+        f"portal-staff-digests-{moment:%H%M}": {
+            "task": "portal.tasks.staff_digests_send",
+            "schedule": crontab(hour=moment.hour, minute=moment.minute),
+        }
+        for moment in digest_times_parse(times)
+    }
+
+
+@app.on_after_configure.connect
+def _staff_digest_beat(sender: Celery, **kwargs: object) -> None:
+    """Django settings are loaded by now (not when this module is imported, from portal/__init__)."""
+    from django.conf import settings
+
+    BEAT_SCHEDULE.update(staff_digest_schedule(settings.PORTAL_STAFF_DIGEST_TIMES))
+    sender.conf.beat_schedule = BEAT_SCHEDULE
 
 
 @app.on_after_configure.connect

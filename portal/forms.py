@@ -1,4 +1,5 @@
 import math
+from collections.abc import Sequence
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -112,7 +113,12 @@ def form_errors_apply(
 
 
 class ReasonForm(forms.Form):
-    """The reason staff give for a decision (return, reject, revoke, confirm despite a mismatch)."""
+    """The reason staff give for a decision (return, reject, revoke, confirm despite a mismatch).
+
+    With ``presets`` (e.g. ``registration.selectors.return_reasons_active()``) the form also offers
+    the preset reasons as tick boxes; the free text then becomes optional, and ``cleaned_data["reason"]``
+    is the ticked presets and the free text joined with "；".
+    """
 
     reason = forms.CharField(
         label=_("Reason"),
@@ -120,7 +126,28 @@ class ReasonForm(forms.Form):
         max_length=2000,
     )
 
-    def __init__(self, *args, help_text: str = "", **kwargs):
+    def __init__(self, *args, help_text: str = "", presets: Sequence[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         if help_text:
             self.fields["reason"].help_text = help_text
+        if presets:
+            self.fields["presets"] = forms.MultipleChoiceField(
+                label=_("Common reasons"),
+                choices=[(text, text) for text in presets],
+                widget=forms.CheckboxSelectMultiple,
+                required=False,
+            )
+            self.fields["reason"].required = False
+            self.fields["reason"].label = _("Reason (or add to the ticked ones)")
+            self.order_fields(["presets", "reason"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if "presets" not in self.fields:
+            return cleaned
+        parts = [*cleaned.get("presets", []), (cleaned.get("reason") or "").strip()]
+        reason = "；".join(part for part in parts if part)
+        if not reason and not self.errors:
+            raise ValidationError(_("Tick a common reason or write one."), code="reason_required")
+        cleaned["reason"] = reason
+        return cleaned

@@ -275,3 +275,146 @@ class CalendarYear(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class ContactRole(models.TextChoices):
+    TECHNICAL = "technical", _("Technical support")
+    REGISTRATION = "registration", _("Registration enquiries")
+    PAYMENT = "payment", _("Payment and invoices")
+    CERTIFICATE = "certificate", _("Certificates")
+    OTHER = "other", _("Other enquiries")
+
+
+class Contact(models.Model):
+    """One of the association's contacts for trainees (技术咨询, 报名咨询, ...), edited by staff in
+    admin and shown in the footer and on the guide and FAQ pages (``portal.selectors.contacts_active``)."""
+
+    role = models.CharField(pgettext_lazy("contact", "role"), max_length=20, choices=ContactRole.choices)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
+    phone = models.CharField(pgettext_lazy("contact", "phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    hours = models.CharField(
+        pgettext_lazy("contact", "office hours"),
+        max_length=100,
+        blank=True,
+        help_text=_("For example: weekdays 9:00–17:30."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Smaller numbers first."))
+    active = models.BooleanField(pgettext_lazy("contact", "shown"), default=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.name}"
+
+    @property
+    def phone_tel(self) -> str:
+        """The phone number for a ``tel:`` link (digits and a leading +)."""
+        return "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+
+
+class FaqEntry(models.Model):
+    """A question and answer on the public FAQ page, edited by staff in admin; the answer is HTML
+    rendered through the same allow-list as lesson texts (``portal.sanitize.rich_html``)."""
+
+    topic = models.CharField(
+        pgettext_lazy("faq", "topic"),
+        max_length=50,
+        blank=True,
+        help_text=_("Entries with the same topic are shown together."),
+    )
+    question = models.CharField(pgettext_lazy("faq", "question"), max_length=200)
+    answer_html = models.TextField(
+        pgettext_lazy("faq", "answer"),
+        help_text=_("HTML: paragraphs, lists, tables and links; anything else is removed."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Smaller numbers first."))
+    published = models.BooleanField(pgettext_lazy("faq", "published"), default=True)
+
+    class Meta:
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Announcement(models.Model):
+    """A notice to the public (考试时间调整, next year's training, ...) written by staff in admin; shown
+    on the home page and the announcements pages between ``publish_at`` and ``expires_at``
+    (``portal.selectors.announcements_current``), pinned ones first. The body is HTML rendered through
+    the allow-list of lesson texts (``portal.sanitize.rich_html``)."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body_html = models.TextField(
+        _("text"), help_text=_("HTML: paragraphs, lists, tables and links; anything else is removed.")
+    )
+    #: The programme the announcement is about (optional); a string reference: portal imports no app.
+    programme = models.ForeignKey(
+        "registration.Programme",
+        verbose_name=_("programme"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="announcements",
+    )
+    publish_at = models.DateTimeField(
+        _("published from"), default=timezone.now, help_text=_("Hidden until this time.")
+    )
+    expires_at = models.DateTimeField(
+        _("shown until"), null=True, blank=True, help_text=_("Empty: shown until removed.")
+    )
+    pinned = models.BooleanField(_("pinned"), default=False, help_text=_("Pinned announcements come first."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        ordering = ["-pinned", "-publish_at", "-pk"]
+        indexes = [models.Index(fields=["publish_at"], name="portal_announcement_publish")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=models.F("publish_at")),
+                name="announcement_expires_after_publish",
+                violation_error_message=_("The end of the display must be after its start."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StaffDigest(models.Model):
+    """One digest slot of one staff role (``portal.dashboard.services.staff_digest_send``): the
+    claim that makes the digest idempotent (one row per role and slot) and where the next digest
+    counts from."""
+
+    role = models.CharField(_("role"), max_length=20)
+    slot_at = models.DateTimeField(_("digest time"))
+    since = models.DateTimeField(_("counted from"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("staff digest")
+        verbose_name_plural = _("staff digests")
+        ordering = ["-slot_at", "role"]
+        constraints = [models.UniqueConstraint(fields=["role", "slot_at"], name="staff_digest_one_per_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.role} {timezone.localtime(self.slot_at):%Y-%m-%d %H:%M}"

@@ -9,12 +9,19 @@ from django.utils.translation import gettext_lazy as _
 REVIEWER = "reviewer"
 FINANCE = "finance"
 COURSE_ADMIN = "course_admin"
+# Read-only inspector (issue #23): sees the trainees' records and files (一人一档) and nothing else;
+# every admin page an inspector opens is audited (portal.inspector.InspectorAuditMiddleware).
+INSPECTOR = "inspector"
 
 ROLES = {
     REVIEWER: _("Reviewer (reviews applications)"),
     FINANCE: _("Finance (confirms payments, issues invoices)"),
     COURSE_ADMIN: _("Course and exam administrator"),
 }
+
+# Not among ROLES (the working roles: dashboards, digests, audit-log reading): the inspector only
+# reads records. Created by portal/migrations/0012_inspector_role.py.
+INSPECTOR_LABEL = _("Inspector (reads trainee records and files, nothing else)")
 
 # Permissions every role has in the site shell.
 SHELL_PERMISSIONS = {
@@ -42,6 +49,55 @@ CALENDAR_PERMISSIONS = {
 CALENDAR_YEAR_PERMISSIONS = {
     FINANCE: ["portal.view_calendaryear"],
 }
+
+
+# The trainees' help (``portal.Contact``, ``portal.FaqEntry``): the guide's contacts and the FAQ are
+# kept by the staff who answer trainees, reviewers and the course administrators.
+HELP_PERMISSIONS = {
+    role: [
+        f"portal.{action}_{model}"
+        for model in ("contact", "faqentry")
+        for action in ("view", "add", "change", "delete")
+    ]
+    for role in (REVIEWER, COURSE_ADMIN)
+}
+
+# Announcements (``portal.Announcement``: exam dates, next year's training): written by the staff who
+# answer trainees, reviewers and the course administrators.
+ANNOUNCEMENT_PERMISSIONS = {
+    role: [f"portal.{action}_announcement" for action in ("view", "add", "change", "delete")]
+    for role in (REVIEWER, COURSE_ADMIN)
+}
+
+
+# What the inspector may see, by app (each app's migration grants its own part): view permissions
+# on the records only, never add / change / delete, no messages, no payments.
+INSPECTOR_PERMISSIONS = {
+    "registration": ["registration.view_trainee"],
+    "learning": [
+        "learning.view_enrollment",
+        "learning.view_studyrecord",
+        "learning.view_lessonprogress",
+        "learning.view_offlinesession",
+        "learning.view_offlinecheckin",
+    ],
+    "exams": ["exams.view_attempt"],
+    "certificates": [
+        "certificates.view_certificate",
+        "certificates.view_dossierrun",
+        "certificates.download_dossier",
+        "certificates.audited_reader",
+    ],
+}
+INSPECTOR_MARKER_PERMISSION = "certificates.audited_reader"
+
+
+def is_inspector(user) -> bool:
+    """An audited reader (the inspector group's marker permission; not a superuser). Read from the
+    permission cache the admin loads anyway: no query of its own."""
+    if not getattr(user, "is_authenticated", False) or not user.is_staff or user.is_superuser:
+        return False
+    return user.has_perm(INSPECTOR_MARKER_PERMISSION)
 
 
 def grant_in_migration(apps, role_permissions: dict[str, list[str]]) -> None:

@@ -81,7 +81,7 @@ def sheet_row_append(sheet, values: Iterable) -> None:
     for value in values:
         value = _plain(value)
         if formula_like(value):
-            cell = Cell(sheet, value=value)  # openpyxl makes "=..." a formula here ...
+            cell = Cell(sheet, row=1, column=1, value=value)  # openpyxl makes "=..." a formula here ...
             cell.data_type = "s"  # ... so say it is a string,
             cell.quotePrefix = True  # and keep it one when someone edits the cell in Excel.
             value = cell
@@ -110,6 +110,28 @@ class _SafeCsvWriter:
 def csv_writer(stream, **kwargs) -> _SafeCsvWriter:
     """``csv.writer(stream, **kwargs)`` whose ``writerow`` / ``writerows`` neutralise formulas."""
     return _SafeCsvWriter(csv.writer(stream, **kwargs))
+
+
+def workbook_write(
+    *, title: str, headers: Iterable, rows: Iterable[Iterable], widths: Iterable[int] = ()
+) -> bytes:
+    """One sheet as .xlsx: the header row, then ``rows`` written one by one in openpyxl's write-only
+    mode (rows are streamed into the file, not held as cells), formula-like text kept text
+    (:func:`sheet_row_append`), the header frozen. Returns the file."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=str(title)[:31] or "Sheet")
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet_row_append(sheet, headers)
+    for row in rows:
+        sheet_row_append(sheet, row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 # --- In: uploads ------------------------------------------------------------------------------------

@@ -61,3 +61,13 @@ def messages_requeue_stale() -> int:
 def messages_purge() -> int:
     """Nightly: delete messages older than MESSAGE_RETENTION_DAYS (idempotent)."""
     return messaging.messages_purge()
+
+
+@shared_task(name="portal.tasks.staff_digests_send")
+def staff_digests_send() -> dict[str, int]:
+    """At each PORTAL_STAFF_DIGEST_TIMES of a working day: every role's digest (idempotent per slot)."""
+    from django.utils import timezone
+
+    from .dashboard.services import staff_digests_send as send
+
+    return send(now=timezone.now())

@@ -2,8 +2,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,7 +16,40 @@ from .http import client_ip
 
 
 def home(request):
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"announcements": selectors.announcements_for_home()})
+
+
+ANNOUNCEMENTS_PER_PAGE = 20
+
+
+@require_GET
+def announcement_list(request):
+    """The announcements shown now, pinned first, then the latest (20 a page)."""
+    paginator = Paginator(selectors.announcements_current(), ANNOUNCEMENTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "portal/announcement_list.html", {"page": page, "announcements": page.object_list})
+
+
+@require_GET
+def announcement_detail(request, pk: int):
+    """One announcement while it is shown; before its publish time or after expiry: not found."""
+    announcement = selectors.announcement_shown(pk=pk)
+    if announcement is None:
+        raise Http404
+    return render(request, "portal/announcement_detail.html", {"announcement": announcement})
+
+
+@require_GET
+def guide(request):
+    """The platform guide (附件3 学习平台指引): log-in to certificate, with screenshots of the portal
+    in the page's language (made by ``make screenshots``)."""
+    return render(request, "portal/guide.html", {"shots": selectors.guide_shots(language=get_language())})
+
+
+@require_GET
+def faq(request):
+    """Frequently asked questions, edited by staff in admin (published entries only)."""
+    return render(request, "portal/faq.html", {"topics": selectors.faq_topics_published()})
 
 
 @never_cache

@@ -69,6 +69,14 @@ def consent_text(kind: str, *, given_by: str = ConsentGiver.TRAINEE) -> str:
             "can check my name and ID number against the card when they review my registration. It is "
             "kept until %(period)s after my training ends, then deleted."
         )
+    elif kind == ConsentKind.FACE_RECOGNITION:
+        text = _(
+            "I agree that %(association)s compares camera snapshots of my face with my registered photo "
+            "during my study and exam, to confirm that I am the one studying (face recognition: biometric "
+            "data). The snapshots and the comparison results are kept until %(period)s after my training "
+            "ends, or less when the association says so, then deleted. I may decline: I then confirm who "
+            "I am with a code sent to my own mobile, and staff check a photo at the exam."
+        )
     else:
         raise ValueError(f"unknown consent kind {kind!r}")
     return text % params

@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 
 from portal.uploads import MB, image_jpeg_encode, image_upload_check
 
-from .validators import photo_colour_validate
+from .validators import photo_colour_validate, photo_face_validate
 
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a stored document; the limit the form states
 DEFAULT_MAX_INPUT_BYTES = 20 * 1024 * 1024  # an upload accepted (and scaled down below the above)
@@ -97,6 +97,7 @@ def photo_clean(upload) -> ContentFile:
             params={"width": width, "height": height},
         )
     photo_colour_validate(image)
+    photo_face_validate(image)
     if height > PHOTO_MAX_HEIGHT:
         image = image.resize((round(width * PHOTO_MAX_HEIGHT / height), PHOTO_MAX_HEIGHT), Image.LANCZOS)
     return _encode(image, prefix="photo")

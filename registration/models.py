@@ -92,6 +92,15 @@ class Programme(models.Model):
             "no check."
         ),
     )
+    #: Shown on the public programme page through the allow-list of lesson texts (portal.sanitize).
+    description_html = models.TextField(
+        _("public description"),
+        blank=True,
+        help_text=_(
+            "Shown on the programme's public page. HTML: paragraphs, lists, tables and links; anything "
+            "else is removed."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -156,6 +165,16 @@ class Application(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     #: Set when the retention purge emptied the contact, mailing and e-mail details (all trainees purged).
     purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True, editable=False)
+    #: The unit account the application belongs to (by credit code; individuals have none).
+    unit = models.ForeignKey(
+        "Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="applications",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("application")
@@ -349,6 +368,7 @@ class ConsentKind(models.TextChoices):
     ID_NUMBER = "id_number", _("ID number")
     PHOTO = "photo", _("Photo")
     ID_COPY = "id_copy", _("ID card copy")
+    FACE_RECOGNITION = "face_recognition", _("Face recognition (identity checks)")
 
 
 class ConsentGiver(models.TextChoices):
@@ -365,7 +385,7 @@ class Consent(models.Model):
     trainee = models.ForeignKey(
         Trainee, verbose_name=_("trainee"), on_delete=models.CASCADE, related_name="consents"
     )
-    kind = models.CharField(_("consent to"), max_length=12, choices=ConsentKind.choices)
+    kind = models.CharField(_("consent to"), max_length=20, choices=ConsentKind.choices)
     given_by = models.CharField(
         _("given by"), max_length=10, choices=ConsentGiver.choices, default=ConsentGiver.TRAINEE
     )
@@ -383,3 +403,134 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.trainee_id} · {self.given_at:%Y-%m-%d %H:%M}"
+
+
+class ReturnReason(models.Model):
+    """A preset reason reviewers pick when they return or reject a registration (editable in admin).
+
+    The one list of presets: the trainee page, the bulk actions and the review queue all read it
+    through :func:`registration.selectors.return_reasons_active`; the reviewer may add free text.
+    """
+
+    text = models.CharField(_("text"), max_length=200, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("preset return reason")
+        verbose_name_plural = _("preset return reasons")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit accounts (issue #21): a unit, identified by its unified social credit code, and its
+# contacts, who log in with their mobile number and a code by SMS (no password, no User row:
+# registration.units.access keeps the contact in the session). Services:
+# registration.services.units.
+
+
+class Unit(models.Model):
+    """A unit (employer) across programmes and years, identified by its unified social credit code."""
+
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    name = models.CharField(_("unit name"), max_length=120)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    #: Set when staff merged this (duplicate) unit into another: its applications and contacts moved.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_units",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credit_code})"
+
+
+class UnitContact(models.Model):
+    """A person who may log in to the unit's account with their mobile number (one row per unit
+    and mobile; removing a contact deactivates the row, so the audit trail keeps its history)."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="contacts")
+    mobile = models.CharField(_("mobile number"), max_length=11, db_index=True)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    added_by_contact = models.ForeignKey(
+        "self",
+        verbose_name=_("added by contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    added_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unit contact")
+        verbose_name_plural = _("unit contacts")
+        ordering = ["unit_id", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "mobile"], name="unit_contact_one_per_mobile"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.mobile} · {self.unit_id}"
+
+
+class UnitCodePurpose(models.TextChoices):
+    LOGIN = "login", _("Unit account log-in")
+    CLAIM = "claim", _("Link an application to the unit account")
+    RECOVER = "recover", _("Recover the links of a unit's applications")
+
+
+class UnitAccessCode(models.Model):
+    """A one-time 6-digit code sent to a mobile number (only its hash is stored). Issuing a new
+    one revokes the number's earlier open codes of the same purpose; a right code uses it up."""
+
+    mobile = models.CharField(_("mobile number"), max_length=11)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=UnitCodePurpose.choices)
+    #: Recovery: the unit the credit code named. Claim: the application whose link was used.
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong code attempts"), default=0)
+    used_at = models.DateTimeField(_("used or revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unit access code")
+        verbose_name_plural = _("unit access codes")
+        indexes = [
+            models.Index(
+                fields=["mobile", "purpose", "created_at"],
+                name="registration_unitcode_open",
+                condition=Q(used_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"

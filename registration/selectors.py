@@ -6,7 +6,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from .models import LIVE_STATUSES, Application, Programme, Trainee, TraineeStatus, TrainingCategory
+from .models import (
+    LIVE_STATUSES,
+    Application,
+    Programme,
+    ReturnReason,
+    Trainee,
+    TraineeStatus,
+    TrainingCategory,
+)
 
 
 def yuan(fen: int | None) -> str:
@@ -210,14 +218,20 @@ def trainees_payment_shares(trainee_ids: Iterable[int]) -> dict[int, tuple[int, 
     return shares
 
 
-def application_money(*, application: Application, trainees: list[Trainee] | None = None) -> ApplicationMoney:
+def application_money(
+    *,
+    application: Application,
+    trainees: list[Trainee] | None = None,
+    shares: dict[int, tuple[int, int]] | None = None,
+) -> ApplicationMoney:
     """Per trainee 已缴 / 待确认 / 尚需 and the totals: the one place the application page and the
     payment page read the money from. Pass ``trainees`` (the application's, in page order) when
     already loaded; one query for them otherwise, and the providers' fixed number of queries."""
     if trainees is None:
         trainees = list(application.trainees.order_by("row_number", "pk"))
     programme = application.programme
-    shares = trainees_payment_shares(t.pk for t in trainees)
+    if shares is None:  # given by callers that read many applications at once
+        shares = trainees_payment_shares(t.pk for t in trainees)
     money = ApplicationMoney(application=application)
     for trainee in trainees:
         fee = programme.fee_fen_for(trainee.training_category)
@@ -238,3 +252,82 @@ def trainee_consented_kinds(trainee: Trainee, *, given_by: str) -> set[str]:
     """The kinds of consent recorded for the trainee (given by ``given_by``): attachment 2 shows them
     as given after saving."""
     return set(trainee.consents.filter(given_by=given_by).values_list("kind", flat=True))
+
+
+def return_reasons_active() -> list[str]:
+    """The texts of the active preset return / reject reasons, in their order (one query)."""
+    return list(
+        ReturnReason.objects.filter(active=True).order_by("order", "pk").values_list("text", flat=True)
+    )
+
+
+# --- Unit accounts (registration.services.units) ------------------------------------------------
+
+
+@dataclass
+class UnitApplicationRow:
+    """One application on the unit account's home: its trainees by status and its money."""
+
+    application: Application
+    trainees: list[Trainee]
+    money: ApplicationMoney
+
+    @property
+    def live_count(self) -> int:
+        return sum(1 for trainee in self.trainees if trainee.status in LIVE_STATUSES)
+
+    @property
+    def status_counts(self) -> list[tuple[str, str, int]]:
+        """``(status, label, count)`` for each status present, in the statuses' order."""
+        counts: dict[str, int] = {}
+        for trainee in self.trainees:
+            counts[trainee.status] = counts.get(trainee.status, 0) + 1
+        return [(value, label, counts[value]) for value, label in TraineeStatus.choices if value in counts]
+
+
+def unit_applications(unit) -> list[UnitApplicationRow]:
+    """Every application of ``unit`` across programmes and years (newest first) with its trainees
+    and money: a fixed number of queries however many applications and trainees."""
+    applications = list(
+        Application.objects.filter(unit=unit).select_related("programme").order_by("-submitted_at", "-pk")
+    )
+    trainees_by_application: dict[int, list[Trainee]] = {a.pk: [] for a in applications}
+    trainees = list(
+        Trainee.objects.filter(application__in=applications)
+        .defer("work_history")
+        .order_by("application_id", "row_number", "pk")
+    )
+    for trainee in trainees:
+        trainees_by_application[trainee.application_id].append(trainee)
+    shares = trainees_payment_shares(t.pk for t in trainees)
+    rows = []
+    for application in applications:
+        own = trainees_by_application[application.pk]
+        for trainee in own:
+            trainee.application = application
+            if trainee.programme_id == application.programme_id:
+                trainee.programme = application.programme
+        money = application_money(application=application, trainees=own, shares=shares)
+        rows.append(UnitApplicationRow(application=application, trainees=own, money=money))
+    return rows
+
+
+def unit_contacts_active(unit) -> list:
+    """The unit's active contacts, oldest first."""
+    return list(unit.contacts.filter(active=True).order_by("created_at", "pk"))
+
+
+def trainees_review_queue(*, programme_id: int | None = None):
+    """Trainees awaiting review whose attachment 2 is complete (what ``Trainee.attachment2_complete``
+    requires), the longest waiting first: the review queue's order."""
+    from django.db.models import Q
+
+    queryset = (
+        Trainee.objects.filter(
+            status=TraineeStatus.SUBMITTED, declared_at__isnull=False, safety_years__isnull=False
+        )
+        .exclude(Q(education="") | Q(work_unit="") | Q(mailing_address="") | Q(work_history=""))
+        .exclude(Q(photo="") | Q(id_front="") | Q(id_back=""))
+        .order_by("status_changed_at", "pk")
+    )
+    return queryset.filter(programme_id=programme_id) if programme_id else queryset

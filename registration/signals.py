@@ -7,3 +7,7 @@
 from django.dispatch import Signal
 
 trainee_paid = Signal()
+
+#: Sent after a refresher re-registration commits (``application_id``, ``programme_id``
+#: keywords; registration.services.refresher). The certificates app links its invitations.
+refresher_registered = Signal()

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from .services.notices import (
     application_confirmation_notify,
+    trainee_attachment2_link_notify,
     trainee_duplicate_attempt_notify,
     trainee_status_change_notify,
 )
@@ -28,3 +29,9 @@ def trainee_status_notify(*, trainee_id: int, audit_entry_id: int) -> bool:
 def trainee_duplicate_notify(*, trainee_id: int, audit_entry_id: int) -> bool:
     """Tell a registered person that a sign-up with their ID or mobile number was refused."""
     return trainee_duplicate_attempt_notify(trainee_id=trainee_id, audit_entry_id=audit_entry_id)
+
+
+@shared_task(name="registration.tasks.trainee_link_notify")
+def trainee_link_notify(*, trainee_id: int, mobile: str) -> bool:
+    """The attachment 2 link to a trainee added after submission or whose mobile was corrected."""
+    return trainee_attachment2_link_notify(trainee_id=trainee_id, mobile=mobile)

@@ -4,7 +4,8 @@ ID numbers follow GB 11643 (``stdnum.cn.ric``; 15-digit legacy numbers are upgra
 unified social credit codes GB 32100 (``stdnum.cn.uscc``); industries follow the sections of
 GB/T 4754 with the high-risk ones of section 一 of the notice split out so they can be refused.
 Mobile numbers: :func:`portal.validators.mobile_validate`. Photos: :func:`photo_colour_validate`
-(the notice asks for a recent colour photo).
+(the notice asks for a recent colour photo) and :func:`photo_face_validate` (one face, large enough
+to compare with the identity checks' snapshots).
 """
 
 import functools
@@ -145,6 +146,50 @@ def photo_colour_validate(image: Image.Image) -> Image.Image:
                 "upload a colour one-inch ID photo."
             ),
             code="photo_grayscale",
+        )
+    return image
+
+
+#: The registered photo's face gate (issue #23: identity checks compare snapshots with this photo):
+#: exactly one face, its box at least this share of the photo's area. A one-inch ID photo's face
+#: covers 20-40 %; a group photo, a distant snapshot or a photo of a document covers far less.
+PHOTO_FACE_MIN_SHARE = 0.08
+
+
+def photo_face_validate(image: Image.Image) -> Image.Image:
+    """Refuse a photo without exactly one face, or with a face too small to compare later
+    (``PORTAL_FACE_PHOTO_GATE``: on in production; ``PORTAL_FACE_PHOTO_MIN_SHARE`` the smallest
+    share of the photo the face's box may cover)."""
+    from django.conf import settings
+
+    from portal.faces import faces_find
+
+    if not getattr(settings, "PORTAL_FACE_PHOTO_GATE", False):
+        return image
+    faces = faces_find(image, upsample=1)
+    if not faces:
+        raise ValidationError(
+            _(
+                "No face can be seen in the photo. Upload a recent one-inch ID photo showing your whole "
+                "face from the front, without a hat or sunglasses."
+            ),
+            code="photo_no_face",
+        )
+    if len(faces) > 1:
+        raise ValidationError(
+            _("The photo shows %(count)s faces. Upload a one-inch ID photo of yourself alone."),
+            code="photo_many_faces",
+            params={"count": len(faces)},
+        )
+    min_share = float(getattr(settings, "PORTAL_FACE_PHOTO_MIN_SHARE", PHOTO_FACE_MIN_SHARE))
+    if faces[0].area_share < min_share:
+        raise ValidationError(
+            _(
+                "The face in the photo is too small (%(share)s%% of the photo; at least %(min)s%%). "
+                "Upload a one-inch ID photo in which the face fills most of the picture."
+            ),
+            code="photo_face_small",
+            params={"share": round(faces[0].area_share * 100), "min": round(min_share * 100)},
         )
     return image
 

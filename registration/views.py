@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -42,8 +43,9 @@ from .forms import (
     roster_formset,
     roster_rows_posted,
 )
-from .models import Trainee, TraineeStatus
+from .models import ApplicantKind, Trainee, TraineeStatus
 from .roster_import import WorkbookError, roster_read, roster_template
+from .selectors_programmes import programme_for_signup
 from .services import review
 from .services.applications import RosterValidationError, application_submit, application_submit_or_notify
 from .services.attachment2 import (
@@ -76,7 +78,9 @@ def _private(response):
 
 
 def _programme_or_closed(request):
-    programme = selectors.programme_current()
+    """The programme of the sign-up form: ``?programme=<id>`` (the programme pages' buttons; the form
+    posts back to the same address) while that one is open, else the current one."""
+    programme = programme_for_signup(chosen=request.GET.get("programme"))
     if programme is None:
         return None, render(request, "registration/closed.html", status=200)
     return programme, None
@@ -415,10 +419,18 @@ def application_detail(request, access_key):
                 "id_masked": line.trainee.id_number_masked or id_number_mask(line.trainee.id_number),
                 "show_reason": line.trainee.status in (TraineeStatus.RETURNED, TraineeStatus.REJECTED)
                 and line.trainee.status_reason,
+                # Issue #19 point 6: correct the row until reviewed; copy / share the trainee's link.
+                "editable": line.trainee.status in EDITABLE_STATUSES and not application.purged_at,
+                "share_url": request.build_absolute_uri(
+                    reverse("registration:attachment2", args=[line.trainee.access_key])
+                ),
             }
             for line in summary.lines
         ],
         "statuses": TraineeStatus,
+        "can_add": application.kind == ApplicantKind.UNIT
+        and not application.purged_at
+        and application.programme.is_open_on(timezone.localdate()),
     }
     return _private(render(request, "registration/application_detail.html", context))
 

@@ -4,13 +4,17 @@ course plans, study rules and the training record)."""
 
 from .courses import CourseAdmin, CoursePlanAdmin, LessonAdmin, ProgrammeStudyRuleAdmin, StudyRecordAdmin
 from .enrollments import DASHBOARD_SECTIONS, EnrollmentAdmin, PipelineDashboardAdmin
+from .identity import IdentityCheckAdmin
+from .offline import OfflineSessionAdmin
 
 __all__ = [
     "DASHBOARD_SECTIONS",
     "CourseAdmin",
     "CoursePlanAdmin",
     "EnrollmentAdmin",
+    "IdentityCheckAdmin",
     "LessonAdmin",
+    "OfflineSessionAdmin",
     "PipelineDashboardAdmin",
     "ProgrammeStudyRuleAdmin",
     "StudyRecordAdmin",

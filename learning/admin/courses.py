@@ -199,7 +199,7 @@ class CoursePlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 @admin.register(ProgrammeStudyRule)
 class ProgrammeStudyRuleAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ("programme", "daily_cap_hours")
+    list_display = ("programme", "daily_cap_hours", "offline_hours_required")
 
 
 class RecordSourceFilter(admin.SimpleListFilter):

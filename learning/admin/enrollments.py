@@ -286,6 +286,8 @@ def _trainee_admin_url(trainee_id: int) -> str | None:
 class PipelineDashboardAdmin(AuditedModelAdmin, admin.ModelAdmin):
     """The staff dashboard: counts per pipeline stage and what is late. Every staff member sees it."""
 
+    export_enabled = False  # a dashboard, not a list (portal.admin_export)
+
     def has_module_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_staff
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from django.db.models import F, Sum
+from django.db.models import Exists, F, Max, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,8 @@ from ..models import (
     Enrollment,
     Lesson,
     LessonProgress,
+    OfflineCheckIn,
+    OfflineSession,
     RecordStatus,
     StudyRecord,
     StudyState,
@@ -160,14 +162,61 @@ class StudyOverview:
     courses: list[CourseRow]
     required_hours: int
     extra_ms: int = 0
+    # Offline class hours (issue #23): attended (sessions checked in to) and required before the exam.
+    offline_ms: int = 0
+    offline_required_ms: int = 0
 
     @property
     def lessons(self) -> list[LessonRow]:
         return [row for course in self.courses for row in course.lessons]
 
     @property
-    def done_ms(self) -> int:
+    def online_ms(self) -> int:
         return sum(course.done_ms for course in self.courses)
+
+    @property
+    def done_ms(self) -> int:
+        """Online and offline hours together: what counts toward the programme's hours."""
+        return self.online_ms + self.offline_ms
+
+    @property
+    def hours_online(self) -> Decimal:
+        return hours_display(self.online_ms)
+
+    @property
+    def hours_offline(self) -> Decimal:
+        return hours_display(self.offline_ms)
+
+    @property
+    def offline_required_hours(self) -> Decimal:
+        return hours_display(self.offline_required_ms)
+
+    @property
+    def offline_left_ms(self) -> int:
+        return max(0, self.offline_required_ms - self.offline_ms)
+
+    @property
+    def offline_hours_left(self) -> Decimal:
+        return (Decimal(self.offline_left_ms) / class_hour_ms()).quantize(Decimal("0.1"), rounding=ROUND_UP)
+
+    @property
+    def unlock_message(self) -> str:
+        """Why the exam is still locked by the hours ("" when the hours are done): the one message."""
+        if self.complete:
+            return ""
+        if self.offline_left_ms and self.all_lessons_done and self.done_ms >= self.required_ms:
+            return _(
+                "The exam unlocks once you have attended %(required)s offline class hours "
+                "(%(left)s still to attend)."
+            ) % {"required": self.offline_required_hours, "left": self.offline_hours_left}
+        message = _("%(left)s class hours still to study before the exam unlocks.") % {
+            "left": self.hours_left
+        }
+        if self.offline_left_ms:
+            message += " " + _("Of them, %(left)s offline class hours still to attend.") % {
+                "left": self.offline_hours_left
+            }
+        return message
 
     @property
     def required_ms(self) -> int:
@@ -188,7 +237,13 @@ class StudyOverview:
 
     @property
     def complete(self) -> bool:
-        return self.all_lessons_done and self.done_ms >= self.required_ms
+        """The hours rule of the exam unlock: every lesson complete, the programme's hours reached
+        (online and offline together) and the offline hours the programme requires attended."""
+        return (
+            self.all_lessons_done
+            and self.done_ms >= self.required_ms
+            and self.offline_ms >= self.offline_required_ms
+        )
 
     @property
     def lessons_ms(self) -> int:
@@ -203,7 +258,7 @@ class StudyOverview:
     @property
     def left_ms(self) -> int:
         """Study still needed to unlock the exam (every lesson complete, the hours reached)."""
-        return max(0, max(self.lessons_ms, self.required_ms) - self.done_ms)
+        return max(0, self.lessons_ms - self.online_ms, self.required_ms - self.done_ms)
 
     @property
     def hours_lessons(self) -> Decimal:
@@ -255,6 +310,7 @@ def enrollment_study_overviews(enrollments) -> dict[int, StudyOverview]:
             "enrollment_id", "lesson_id", "credited_ms"
         )
     }
+    offline = enrollment_offline_ms([e.pk for e in enrollments])
     result = {}
     for enrollment in enrollments:
         trainee = enrollment.trainee
@@ -270,8 +326,46 @@ def enrollment_study_overviews(enrollments) -> dict[int, StudyOverview]:
             plan=plan,
             courses=list(courses.values()),
             required_hours=enrollment.programme.hours_for(trainee.training_category),
+            offline_ms=offline.get(enrollment.pk, (0, 0))[0],
+            offline_required_ms=offline.get(enrollment.pk, (0, 0))[1],
         )
     return result
+
+
+def enrollment_offline_ms(enrollment_ids) -> dict[int, tuple[int, int]]:
+    """Per enrollment: the offline class hours attended and those its programme requires, in
+    milliseconds (one query)."""
+    rows = (
+        Enrollment.objects.filter(pk__in=list(enrollment_ids))
+        .values("pk")
+        .annotate(
+            attended=Sum("offline_checkins__session__hours"),
+            required=Max("programme__study_rule__offline_hours_required"),
+        )
+    )
+    return {row["pk"]: (hours_to_ms(row["attended"] or 0), hours_to_ms(row["required"] or 0)) for row in rows}
+
+
+def enrollment_offline_checkins(enrollment: Enrollment) -> list[OfflineCheckIn]:
+    """The offline sessions the enrollment checked in to, in time order (one query)."""
+    return list(
+        OfflineCheckIn.objects.filter(enrollment=enrollment)
+        .select_related("session")
+        .order_by("session__starts_at", "pk")
+    )
+
+
+def programme_offline_sessions(
+    programme_id: int, *, enrollment: Enrollment | None = None
+) -> list[OfflineSession]:
+    """The programme's offline sessions, in time order; with ``enrollment``, each marked
+    ``checked_in`` (one query)."""
+    sessions = OfflineSession.objects.filter(programme_id=programme_id).order_by("starts_at", "pk")
+    if enrollment is not None:
+        sessions = sessions.annotate(
+            checked_in=Exists(OfflineCheckIn.objects.filter(session=OuterRef("pk"), enrollment=enrollment))
+        )
+    return list(sessions)
 
 
 def enrollment_study_overview(enrollment: Enrollment) -> StudyOverview:

@@ -213,3 +213,28 @@ def enrollments_expired_notify(*, run: uuid.UUID | str) -> int:
         ]
         notices_deliver(notices)
     return len(notices)
+
+
+def identity_code_notify(*, check, code: str) -> None:
+    """The code of an identity check by SMS (issue #23), to the trainee's own mobile; recorded in the
+    check's own transaction (its ``event_key`` is unique), sent after the commit."""
+    enrollment = check.enrollment
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _("Your identity check code is %(code)s (valid 3 minutes). Do not tell it to anyone.") % {
+            "code": code
+        }
+        subject = _("Identity check code")
+    notices_deliver(
+        [
+            Notice(
+                mobile=enrollment.user.mobile,
+                email="",
+                subject=subject,
+                body=body,
+                kind="identity_code",
+                params={"code": code},
+                event_key=f"identity_check:{check.pk}:code",
+                about=enrollment,
+            )
+        ]
+    )

@@ -62,6 +62,7 @@ class StudyResult:
     presence: dict | None = None
     discarded_ms: int = 0
     replay: bool = False
+    identity: bool = False  # an identity check is due: nothing is credited until it passes
 
     def as_json(self) -> dict:
         return {
@@ -75,6 +76,7 @@ class StudyResult:
             "presence": self.presence,
             "discarded_ms": self.discarded_ms,
             "replay": self.replay,
+            "identity": self.identity,
         }
 
 
@@ -189,6 +191,9 @@ def study_start(
         state.session_key_hash = session_key_hash(session_key) if session_key else ""
         state.session_auth_hash = session_auth_hash
         state.session_expires_at = session_expires_at
+        from .identity import identity_study_next_at
+
+        state.identity_next_at = identity_study_next_at(enrollment=enrollment, now=now)
         state.save()
     return state
 
@@ -219,7 +224,7 @@ _BEAT_COLUMNS = (
     "s.last_position, s.day, s.day_ms, s.unconfirmed_ms, s.checks, s.next_check_at, s.check_issued_at, "
     "e.status, e.deadline, l.kind, l.class_hours, l.video_duration_seconds, p.credited_ms, p.completed_at, "
     "r.status, r.lesson_id, r.day, rule.daily_cap_hours, u.id, u.password, u.is_active, "
-    "s.session_key_hash, s.session_auth_hash, s.session_expires_at"
+    "s.session_key_hash, s.session_auth_hash, s.session_expires_at, s.identity_next_at"
 )
 
 
@@ -259,6 +264,7 @@ class _Beat:
     session_key_hash: str
     session_auth_hash: str
     session_expires_at: datetime | None
+    identity_next_at: datetime | None = None
 
 
 def _aware(value):
@@ -322,6 +328,7 @@ def _beat_row(*, token) -> _Beat | None:
         "deadline",
         "completed_at",
         "session_expires_at",
+        "identity_next_at",
     ):
         setattr(beat, name, _aware(getattr(beat, name)))
     beat.day, beat.record_day = _as_date(beat.day), _as_date(beat.record_day)
@@ -438,6 +445,9 @@ def _heartbeat_credit(
         room = max(0, cap_ms - day_ms)
         daily_capped = credit > room
         credit = min(credit, room)
+    identity_due = beat.identity_next_at is not None and now >= beat.identity_next_at
+    if identity_due:
+        credit = 0  # learning.services.identity: the check confirms the time before it, then study goes on
     completed_now = credit > 0 and beat.credited_ms + credit >= required
     unconfirmed = beat.unconfirmed_ms + credit
     if beat.check_issued_at is None and unconfirmed > 0 and (now >= beat.next_check_at or completed_now):
@@ -509,6 +519,7 @@ def _heartbeat_credit(
         completed=lesson_ms >= required,
         presence=_presence_payload(beat) if beat.check_issued_at else None,
         discarded_ms=discarded,
+        identity=identity_due,
     )
     if discarded:
         result.message = _(
@@ -516,6 +527,11 @@ def _heartbeat_credit(
         ) % {"minutes": round(discarded / 60_000, 1)}
     elif credit == 0 and client_state == "active" and gap_ms > max_gap_ms:
         result.code = "restarted"
+    elif identity_due:
+        result.code = "identity"
+        result.message = _(
+            "Confirm who you are to go on: study time is credited again once the check passes."
+        )
     elif daily_capped:
         result.code = "daily_cap"
         result.message = _("You have reached today's limit of credited study. Continue tomorrow.")

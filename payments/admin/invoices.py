@@ -12,13 +12,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.admin_audit import AuditedModelAdmin
+from portal.admin_lists import status_badge
 from portal.forms import form_errors_apply
 from portal.http import client_ip
 
 from .. import selectors
 from ..forms import InvoiceIssueForm
-from ..models import Invoice, InvoiceStatus, PaymentStatus, yuan
+from ..models import INVOICE_ITEM, Invoice, InvoiceStatus, PaymentStatus, yuan
 from ..services.invoices import invoice_issue
+
+#: The badge tone of each invoice status (``portal.admin_lists.status_badge``).
+STATUS_TONES = {
+    InvoiceStatus.REQUESTED: "todo",
+    InvoiceStatus.ISSUED: "done",
+    InvoiceStatus.CANCELLED: "neutral",
+}
 
 
 class InvoiceQueueFilter(admin.SimpleListFilter):
@@ -41,16 +49,19 @@ class InvoiceQueueFilter(admin.SimpleListFilter):
 @admin.register(Invoice)
 class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
+        "status_display",
         "buyer_name",
         "buyer_tax_id",
         "email",
         "amount_display",
         "payment_status",
         "due_display",
-        "status",
         "number",
         "issue_link",
     )
+    list_display_links = ("buyer_name",)
+    # The list opens on the invoices to issue (portal.admin_lists).
+    default_filters = {"queue": "todo"}
     list_filter = (InvoiceQueueFilter, "status")
     search_fields = ("buyer_name", "buyer_tax_id", "email", "number", "payment__transaction_no")
     list_select_related = ("payment",)
@@ -61,6 +72,7 @@ class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     readonly_fields = (
         "payment",
+        "invoice_item",
         "status",
         "due_on",
         "deadline_provisional",
@@ -82,6 +94,14 @@ class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
         if obj is not None and obj.status != InvoiceStatus.REQUESTED:
             return self.fields
         return self.readonly_fields
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_display(self, obj):
+        return status_badge(obj.get_status_display(), STATUS_TONES.get(obj.status, "neutral"))
+
+    @admin.display(description=gettext_lazy("invoice item"))
+    def invoice_item(self, obj):
+        return INVOICE_ITEM
 
     @admin.display(description=gettext_lazy("amount"), ordering="payment__amount_fen")
     def amount_display(self, obj):
@@ -187,6 +207,7 @@ class InvoiceAdmin(AuditedModelAdmin, admin.ModelAdmin):
             "title": _("Mark invoice issued"),
             "opts": self.model._meta,
             "invoice": invoice,
+            "invoice_item": INVOICE_ITEM,
             "form": form,
         }
         return TemplateResponse(request, "payments/admin/invoice_issue.html", context)

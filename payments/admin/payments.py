@@ -4,10 +4,12 @@ through ``portal.admin_actions``) and the finance report with its Excel export."
 
 from datetime import timedelta
 
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Prefetch
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,14 +17,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_actions import bulk_run, reason_step
+from portal.admin_actions import bulk_run, confirm_step, reason_step
 from portal.admin_audit import AuditedModelAdmin
+from portal.admin_lists import status_badge
+from portal.forms import ReasonForm, form_errors_apply
 from portal.http import client_ip
 from registration.models import Trainee
 
 from .. import exports, selectors
 from ..forms import ReportPeriodForm
-from ..models import Channel, Payment, yuan
+from ..models import Channel, Payment, PaymentStatus, yuan
 from ..services.payments import payment_confirm, payment_refund, payment_reject
 
 
@@ -55,10 +59,19 @@ REASON_COLUMNS = [
     (gettext_lazy("Status"), lambda payment: payment.get_status_display()),
 ]
 
+#: The badge tone of each payment status (``portal.admin_lists.status_badge``).
+STATUS_TONES = {
+    PaymentStatus.REPORTED: "todo",
+    PaymentStatus.CONFIRMED: "done",
+    PaymentStatus.REJECTED: "stopped",
+    PaymentStatus.REFUNDED: "neutral",
+}
+
 
 @admin.register(Payment)
 class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
+        "status_display",
         "transaction_no",
         "application_link",
         "payer_name",
@@ -67,10 +80,12 @@ class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "expected_display",
         "difference_display",
         "trainee_names",
-        "status",
         "paid_at",
         "reported_at",
     )
+    list_display_links = ("transaction_no",)
+    # The list opens on the payments awaiting confirmation (portal.admin_lists).
+    default_filters = {"status__exact": PaymentStatus.REPORTED.value}
     list_filter = ("status", PaymentStatusFilter, "channel", "source", "application__programme")
     search_fields = (
         "transaction_no",
@@ -85,6 +100,7 @@ class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_select_related = ("application",)
     actions = ["confirm_action", "confirm_mismatch_action", "reject_action", "refund_action"]
     change_list_template = "payments/admin/payment_change_list.html"
+    change_form_template = "payments/admin/payment_change_form.html"
 
     class Media:
         css = {"all": ["payments/admin.css"]}
@@ -138,6 +154,10 @@ class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
         return request.user.has_perm("payments.refund_payment")
 
     # -- columns ------------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_display(self, obj):
+        return status_badge(obj.get_status_display(), STATUS_TONES.get(obj.status, "neutral"))
 
     @admin.display(description=gettext_lazy("application"), ordering="application__reference")
     def application_link(self, obj):
@@ -201,14 +221,26 @@ class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
             warning=warning,
         )
 
-    @admin.action(description=gettext_lazy("Confirm payment (amount as due)"), permissions=["confirm"])
+    @admin.action(description=gettext_lazy("Confirm payment (amount as due)…"), permissions=["confirm"])
     def confirm_action(self, request, queryset):
         user, ip = request.user, client_ip(request)
-        self._run(
-            request,
-            queryset,
-            lambda p: payment_confirm(payment=p, actor=user, ip=ip),
-            _("Payments confirmed (%(count)s): %(names)s"),
+        return confirm_step(
+            modeladmin=self,
+            request=request,
+            queryset=queryset.order_by("pk"),
+            action="confirm_action",
+            title=_("Confirm payments"),
+            columns=REASON_COLUMNS,
+            warning=_(
+                "Check that the money arrived (bank account or screenshot) before confirming: the "
+                "trainees covered are marked paid and their study accounts open."
+            ),
+            apply=lambda: self._run(
+                request,
+                queryset,
+                lambda p: payment_confirm(payment=p, actor=user, ip=ip),
+                _("Payments confirmed (%(count)s): %(names)s"),
+            ),
         )
 
     @admin.action(
@@ -269,10 +301,107 @@ class PaymentAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     # -- finance reports ----------------------------------------------------------------------
 
+    # -- one payment from its page: decide beside the screenshot, after a confirmation step -----
+
+    #: decision -> (button label, page title, needs a reason / note)
+    DECISIONS = {
+        "confirm": (gettext_lazy("Confirm"), gettext_lazy("Confirm the payment"), False),
+        "confirm_mismatch": (
+            gettext_lazy("Confirm despite the difference…"),
+            gettext_lazy("Confirm the payment despite the difference"),
+            True,
+        ),
+        "reject": (gettext_lazy("Reject…"), gettext_lazy("Reject the payment"), True),
+    }
+
+    def _decisions_for(self, request, payment: Payment) -> list[tuple[str, str, str]]:
+        """(decision, label, url) of the decisions finance may take on this payment now."""
+        if payment.status != PaymentStatus.REPORTED or not self.has_confirm_permission(request):
+            return []
+        names = ["confirm_mismatch", "reject"] if payment.is_mismatch else ["confirm", "reject"]
+        return [
+            (
+                name,
+                str(self.DECISIONS[name][0]),
+                reverse("admin:payments_payment_decide", args=[payment.pk, name]),
+            )
+            for name in names
+        ]
+
+    def _screenshot_url(self, payment: Payment) -> str:
+        return reverse("payments:payment_screenshot", args=[payment.pk]) if payment.screenshot else ""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        payment = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if payment is not None:
+            extra.update(
+                {
+                    "payment": payment,
+                    "decisions": self._decisions_for(request, payment),
+                    "screenshot_url": self._screenshot_url(payment),
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def decide_view(self, request, pk: int, decision: str):
+        """Confirm / confirm despite a difference (with a note) / reject (with a reason) one payment:
+        the page shows the payment and its screenshot and asks once more; the post calls the same
+        services as the list's actions (audited there)."""
+        if decision not in self.DECISIONS or not self.has_confirm_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment.objects.select_related("application"), pk=pk)
+        change_url = reverse("admin:payments_payment_change", args=[payment.pk])
+        _label, title, needs_reason = self.DECISIONS[decision]
+        posted = request.method == "POST"
+        form = ReasonForm(request.POST if posted else None) if needs_reason else None
+        if posted and (form is None or form.is_valid()):
+            reason = form.cleaned_data["reason"] if form is not None else ""
+            user, ip = request.user, client_ip(request)
+            try:
+                if decision == "reject":
+                    payment_reject(payment=payment, actor=user, reason=reason, ip=ip)
+                    done = _("Payment %(payment)s rejected.")
+                else:
+                    payment_confirm(payment=payment, actor=user, ip=ip, mismatch_reason=reason)
+                    done = _("Payment %(payment)s confirmed.")
+            except ValidationError as exc:
+                if form is None:
+                    self.message_user(request, " ".join(exc.messages), messages.ERROR)
+                    return redirect(change_url)
+                form_errors_apply(form, exc)
+            else:
+                self.message_user(request, done % {"payment": payment}, messages.SUCCESS)
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "payment": payment,
+            "decision": decision,
+            "form": form,
+            "change_url": change_url,
+            "screenshot_url": self._screenshot_url(payment),
+            "trainees": list(payment.trainees.order_by("pk").values_list("name", flat=True)),
+            "warning": _(
+                "The amount paid differs from the fees of the trainees covered. Trainees are marked paid "
+                "only when their fee is fully covered."
+            )
+            if decision == "confirm_mismatch"
+            else "",
+            "media": self.media + (form.media if form is not None else forms.Media()),
+        }
+        return TemplateResponse(request, "payments/admin/payment_decide.html", context)
+
     def get_urls(self):
         urls = super().get_urls()
         custom = [
             path("report/", self.admin_site.admin_view(self.report_view), name="payments_payment_report"),
+            path(
+                "<int:pk>/decide/<str:decision>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="payments_payment_decide",
+            ),
         ]
         return custom + urls
 

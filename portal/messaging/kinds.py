@@ -121,6 +121,13 @@ KINDS: dict[str, MessageKind] = {
             "刚才有人使用本手机号码提交了${programme}的报名。该号码已被本培训项目的一项报名使用，因此新的报名"
             "未被受理：每位学员须使用本人的手机号码报名。如非您本人操作，无需处理。",
         ),
+        # Unit account (registration.services.units): log-in, linking an application, link recovery
+        MessageKind(
+            "unit_login_code",
+            _("Unit account code (to the unit's contact)"),
+            "您正在登录单位报名账户，验证码${code}，10分钟内有效，请勿告诉他人。如非本人操作，请忽略本短信。",
+            code_template=True,
+        ),
         # Review (registration)
         MessageKind(
             "registration_approved_contact",
@@ -179,6 +186,7 @@ KINDS: dict[str, MessageKind] = {
             "培训费电子发票${number}已开具，已发送至您填写的电子邮箱。",
         ),
         MessageKind("invoice_deadlines_digest", _("Invoices to issue (to finance)")),
+        MessageKind("staff_digest", _("Staff digest (new applications, payments, problems)")),
         # Study account (learning)
         MessageKind(
             "account_opened",
@@ -196,6 +204,13 @@ KINDS: dict[str, MessageKind] = {
             "password_code",
             _("Password code"),
             "您正在设置学习账号密码，验证码${code}，请勿告诉他人。如非本人操作，请忽略本短信。",
+            code_template=True,
+        ),
+        # Identity checks (issue #23): the alternative to face comparison, a code to the own mobile.
+        MessageKind(
+            "identity_code",
+            _("Identity check code (to the trainee)"),
+            "您正在进行学习身份核验，验证码${code}，3分钟内有效，请勿告诉他人。如非本人操作，请忽略本短信。",
             code_template=True,
         ),
         MessageKind(
@@ -219,6 +234,19 @@ KINDS: dict[str, MessageKind] = {
             "certificate_mailed",
             _("Certificate mailed (tracking number)"),
             "您的培训证书${number}已由${courier}寄出，运单号${tracking}（到付）。",
+        ),
+        # Refresher invitations (certificates): once per holder and programme, with an opt-out link.
+        MessageKind(
+            "refresher_invitation",
+            _("Refresher training invitation (to the certificate holder)"),
+            "${name}，您的培训证书${number}应于${due}前复训，${programme}已开放报名。登录{site}/learning/ "
+            "可一键报名复训。不再接收复训提醒：{site}/${link}",
+        ),
+        MessageKind(
+            "refresher_invitation_contact",
+            _("Refresher training invitation (to the unit's contacts)"),
+            "贵单位有${count}名持证人员需参加复训，${programme}已开放报名。查看人员并一键报名："
+            "{site}/registration/unit-account/people/",
         ),
     ]
 }

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.inspector.InspectorAuditMiddleware",  # audits every admin page an inspector opens
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -284,6 +285,9 @@ PORTAL_SITE_URL = env("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
 # client's address for the log-in lockout, audit entries, consents and rate limits comes from
 # portal.http.client_ip. Empty: REMOTE_ADDR only. The proxy's own address, never a client network.
 PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
+# Staff digests (portal/dashboard/services.py): local times of the working days at which each role
+# (reviewer, finance, course administrator) gets its e-mail of what is new, comma-separated.
+PORTAL_STAFF_DIGEST_TIMES = env.list("PORTAL_STAFF_DIGEST_TIMES", default=["09:00", "15:00"])
 
 # --- Personal data (portal/crypto.py) -------------------------------------------------------
 # Fernet keys for the encrypted columns, newest first (comma-separated); old keys still decrypt
@@ -295,6 +299,26 @@ PERSONAL_DATA_HASH_KEY = env("PERSONAL_DATA_HASH_KEY", default="")
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=3 * 365)
 # Log-in records of django-axes (mobile number, address, browser of every log-in and failure).
 LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=180)
+
+# --- Identity checks (issue #23: portal/faces.py, learning/services/identity.py) ------------------
+# Two faces are the same person below this descriptor distance (dlib's threshold).
+PORTAL_FACE_MATCH_THRESHOLD = env.float("PORTAL_FACE_MATCH_THRESHOLD", default=0.6)
+# The registered photo must show exactly one face covering at least this share of it. The gate is
+# on in production; off by default elsewhere (the generated test photos have no face).
+PORTAL_FACE_PHOTO_GATE = env.bool("PORTAL_FACE_PHOTO_GATE", default=False)
+PORTAL_FACE_PHOTO_MIN_SHARE = env.float("PORTAL_FACE_PHOTO_MIN_SHARE", default=0.08)
+# Identity-check snapshots are deleted this many days after they were taken (0: kept as long as the
+# training record, RETENTION_DAYS after the training ended).
+PORTAL_IDENTITY_SNAPSHOT_RETENTION_DAYS = env.int("PORTAL_IDENTITY_SNAPSHOT_RETENTION_DAYS", default=0)
+
+# --- Refresher training (certificates/refresher.py) ---------------------------------------------
+# A certificate is due for the refresher this many months after its issue date; holders due by a
+# programme's closing day are invited once per programme. The unit's people page marks "due soon"
+# from PORTAL_REFRESHER_DUE_SOON_DAYS before the date. A re-registration carries last year's photo
+# and ID copies over when the photo is younger than PORTAL_REFRESHER_PHOTO_MAX_AGE_DAYS.
+PORTAL_REFRESHER_INTERVAL_MONTHS = env.int("PORTAL_REFRESHER_INTERVAL_MONTHS", default=12)
+PORTAL_REFRESHER_DUE_SOON_DAYS = env.int("PORTAL_REFRESHER_DUE_SOON_DAYS", default=60)
+PORTAL_REFRESHER_PHOTO_MAX_AGE_DAYS = env.int("PORTAL_REFRESHER_PHOTO_MAX_AGE_DAYS", default=365)
 
 # Error reports hide secrets and ID numbers in every frame and POST field (portal/log_filters.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.log_filters.PortalExceptionReporterFilter"

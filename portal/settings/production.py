@@ -64,3 +64,6 @@ LOGGING = {
         "portal.sms": {"filters": ["sms_redact"]},
     },
 }
+
+# The registered photo's face gate (registration.validators.photo_face_validate) is on here.
+PORTAL_FACE_PHOTO_GATE = env.bool("PORTAL_FACE_PHOTO_GATE", default=True)

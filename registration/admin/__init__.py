@@ -12,14 +12,19 @@ offers only “Reject”: approving it is refused by the service.
 from .applications import ApplicationAdmin, TraineeInline
 from .common import can_see_full_id, duplicate_marker, industry_label
 from .programmes import ProgrammeAdmin
+from .return_reasons import ReturnReasonAdmin
 from .trainees import ConsentInline, TraineeAdmin
+from .units import UnitAdmin, UnitContactInline
 
 __all__ = [
     "ApplicationAdmin",
     "ConsentInline",
     "ProgrammeAdmin",
+    "ReturnReasonAdmin",
     "TraineeAdmin",
     "TraineeInline",
+    "UnitAdmin",
+    "UnitContactInline",
     "can_see_full_id",
     "duplicate_marker",
     "industry_label",

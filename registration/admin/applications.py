@@ -1,15 +1,18 @@
 """Applications (attachment 1) with their trainees inline."""
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin
+from portal.admin_lists import status_badge
 
 from ..models import (
     Application,
     Trainee,
+    TraineeStatus,
 )
 from ..selectors import application_fee_summary, yuan
 from ..validators import id_number_mask
@@ -61,10 +64,28 @@ class TraineeInline(admin.TabularInline):
         )
 
 
+class ApplicationReviewFilter(admin.SimpleListFilter):
+    """Applications with registrations awaiting review (what the list opens on), or none left."""
+
+    title = _("review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Registrations awaiting review")), ("done", _("Nothing awaiting review"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(to_review__gt=0)
+        if self.value() == "done":
+            return queryset.filter(to_review=0)
+        return queryset
+
+
 @admin.register(Application)
 class ApplicationAdmin(AuditedModelAdmin, admin.ModelAdmin):
     change_form_template = "registration/admin/application_change_form.html"
     list_display = (
+        "review_status",
         "reference",
         "unit_name",
         "kind",
@@ -72,10 +93,14 @@ class ApplicationAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "contact_name",
         "contact_phone",
         "trainee_count",
+        "attachment2_count",
         "outside_area",
         "submitted_at",
     )
-    list_filter = ("programme", "kind", "outside_area")
+    list_display_links = ("reference",)
+    # The list opens on the applications with registrations awaiting review (portal.admin_lists).
+    default_filters = {"review": "pending"}
+    list_filter = (ApplicationReviewFilter, "programme", "kind", "outside_area")
     search_fields = ("reference", "unit_name", "contact_name", "contact_phone", "invoice_tax_id")
     list_select_related = ("programme",)
     date_hierarchy = "submitted_at"
@@ -117,11 +142,38 @@ class ApplicationAdmin(AuditedModelAdmin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(trainee_total=Count("trainees"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                trainee_total=Count("trainees"),
+                to_review=Count("trainees", filter=Q(trainees__status=TraineeStatus.SUBMITTED)),
+                returned=Count("trainees", filter=Q(trainees__status=TraineeStatus.RETURNED)),
+                attachment2_done=Count("trainees", filter=Q(trainees__declared_at__isnull=False)),
+            )
+        )
 
     @admin.display(description=_("number of trainees"), ordering="trainee_total")
     def trainee_count(self, obj: Application) -> int:
         return obj.trainee_total
+
+    @admin.display(description=_("status"), ordering="-to_review")
+    def review_status(self, obj: Application) -> str:
+        """Awaiting review (how many), returned for correction (how many), or reviewed."""
+        if obj.to_review:
+            return status_badge(gettext("%(count)s to review") % {"count": obj.to_review}, "todo")
+        if obj.returned:
+            return status_badge(gettext("%(count)s returned") % {"count": obj.returned}, "warning")
+        return status_badge(gettext("Reviewed"), "done")
+
+    @admin.display(description=_("attachment 2"), ordering="attachment2_done")
+    def attachment2_count(self, obj: Application) -> str:
+        """Trainees who completed attachment 2, of all: “3 / 5”."""
+        if obj.attachment2_done == obj.trainee_total:
+            return format_html(
+                '<span class="count-complete">{} / {}</span>', obj.attachment2_done, obj.trainee_total
+            )
+        return f"{obj.attachment2_done} / {obj.trainee_total}"
 
     @admin.display(description=_("industry"))
     def industry_display(self, obj: Application) -> str:

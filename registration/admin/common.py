@@ -12,6 +12,7 @@ from ..models import (
     Application,
     DuplicateField,
     Trainee,
+    TraineeStatus,
 )
 from ..validators import INDUSTRY_CHOICES, uscc_area_code, uscc_area_name
 
@@ -39,6 +40,33 @@ class PaidFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(paid_at__isnull=True)
         return queryset
+
+
+class Attachment2Filter(admin.SimpleListFilter):
+    """Whether the trainee has completed attachment 2 (the declaration is its last, checked step)."""
+
+    title = _("attachment 2")
+    parameter_name = "attachment2"
+
+    def lookups(self, request, model_admin):
+        return [("complete", _("Completed")), ("incomplete", _("Not completed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "complete":
+            return queryset.filter(declared_at__isnull=False)
+        if self.value() == "incomplete":
+            return queryset.filter(declared_at__isnull=True)
+        return queryset
+
+
+#: The badge tone of each trainee status (``portal.admin_lists.status_badge``).
+STATUS_TONES = {
+    TraineeStatus.SUBMITTED: "todo",
+    TraineeStatus.RETURNED: "warning",
+    TraineeStatus.APPROVED: "done",
+    TraineeStatus.REJECTED: "stopped",
+    TraineeStatus.WITHDRAWN: "neutral",
+}
 
 
 class DuplicateFilter(admin.SimpleListFilter):

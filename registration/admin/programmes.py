@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_audit import AuditedModelAdmin
+from portal.sanitize import rich_html
 
 from ..models import (
     Programme,
@@ -32,7 +33,13 @@ class ProgrammeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         (_("Study and exam"), {"fields": ("hours_initial", "hours_refresher", "study_window_days")}),
         (None, {"fields": ("exam_pass_mark", "exam_resits")}),
         (_("Rules of the notice"), {"fields": ("previous_certificate_required", "area_code_prefix")}),
+        (_("Public page"), {"fields": ("description_html", "description_preview")}),
     )
+    readonly_fields = ("description_preview",)
+
+    @admin.display(description=_("preview (as visitors see it)"))
+    def description_preview(self, obj: Programme) -> str:
+        return rich_html(obj.description_html) if obj and obj.description_html else "—"
 
     @admin.display(description=_("initial training fee (yuan)"))
     def fee_initial_yuan(self, obj: Programme) -> str:

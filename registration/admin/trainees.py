@@ -3,33 +3,38 @@
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin_actions import bulk_run, reason_step
 from portal.admin_audit import AuditedModelAdmin
+from portal.admin_export import ExportColumn
+from portal.admin_lists import StaffListMixin, status_badge
 from portal.crypto import personal_hash
 from portal.forms import ReasonForm
 from portal.http import client_ip
-from portal.services import audit_record
-from portal.spreadsheets import XLSX_CONTENT_TYPE
 
-from ..exports import trainees_export_filename, trainees_workbook
+from ..exports import trainee_export_columns
 from ..models import (
     Consent,
     Trainee,
     TraineeStatus,
 )
+from ..selectors import return_reasons_active
 from ..services.attachment2 import ATTACHMENT2_FILES
 from ..services.personal_data import trainee_full_id_view_record
 from ..services.review import trainee_approve, trainee_reject, trainee_return
 from ..validators import id_number_mask, id_number_validate
 from .common import (
     REASON_HELP,
+    STATUS_TONES,
+    Attachment2Filter,
     DuplicateFilter,
     PaidFilter,
     can_see_full_id,
@@ -37,6 +42,7 @@ from .common import (
     industry_label,
     outside_area_marker,
 )
+from .review_queue import ReviewQueueMixin
 
 
 class ConsentInline(admin.TabularInline):
@@ -56,26 +62,28 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(Trainee)
-class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
+class TraineeAdmin(ReviewQueueMixin, AuditedModelAdmin, StaffListMixin):
     change_form_template = "registration/admin/trainee_change_form.html"
     change_list_template = "registration/admin/trainee_change_list.html"
+    # Status first, as a badge; the columns fit a 1366 px screen (ID number and mobile in one column,
+    # certificate type and category in one, the submission day without the time).
     list_display = (
+        "status_display",
         "name",
-        "masked_id_number",
-        "mobile",
+        "identity",
         "unit_name",
-        "certificate_type",
-        "training_category",
-        "status",
-        "duplicate",
+        "certificate_display",
         "attachment2_done",
         "paid",
-        "created_at",
+        "submitted_on",
     )
     list_display_links = ("name",)
+    # The list opens on what needs action (portal.admin_lists); “Show all” is one click away.
+    default_filters = {"status__exact": TraineeStatus.SUBMITTED.value}
     list_filter = (
         "programme",
         "status",
+        Attachment2Filter,
         DuplicateFilter,
         ("application__outside_area", admin.BooleanFieldListFilter),
         "certificate_type",
@@ -151,9 +159,38 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
     # -- list columns -----------------------------------------------------------------------
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: Trainee) -> str:
+        badge = status_badge(obj.get_status_display(), STATUS_TONES.get(obj.status, "neutral"))
+        marker = duplicate_marker(obj)
+        return format_html("{}<br>{}", badge, marker) if marker else badge
+
+    @admin.display(description=_("certificate"), ordering="certificate_type")
+    def certificate_display(self, obj: Trainee) -> str:
+        return f"{obj.get_certificate_type_display()} · {obj.get_training_category_display()}"
+
+    @admin.display(description=_("submitted at"), ordering="created_at")
+    def submitted_on(self, obj: Trainee) -> str:
+        """Month and day (the programme gives the year); the full time on hover."""
+        local = timezone.localtime(obj.created_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            local.isoformat(),
+            f"{local:%Y-%m-%d %H:%M}",
+            f"{local:%m-%d}",
+        )
+
     @admin.display(description=_("ID number"))
     def masked_id_number(self, obj: Trainee) -> str:
         return obj.id_number_masked or id_number_mask(obj.id_number)
+
+    @admin.display(description=format_lazy("{} / {}", _("ID number"), _("mobile number")))
+    def identity(self, obj: Trainee) -> str:
+        return format_html(
+            '<span class="nowrap">{}</span><br><span class="nowrap">{}</span>',
+            self.masked_id_number(obj),
+            obj.mobile,
+        )
 
     @admin.display(description=_("unit name"), ordering="application__unit_name")
     def unit_name(self, obj: Trainee) -> str:
@@ -240,11 +277,6 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.review_view),
                 name=f"{opts.app_label}_{opts.model_name}_review",
             ),
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name=f"{opts.app_label}_{opts.model_name}_export",
-            ),
             *super().get_urls(),
         ]
 
@@ -297,6 +329,7 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
                 (_("status"), lambda trainee: trainee.get_status_display()),
             ],
             help_text=REASON_HELP,
+            presets=return_reasons_active(),
         )
 
     @admin.action(description=_("Approve the selected registrations"), permissions=["review"])
@@ -319,7 +352,11 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         queryset = Trainee.objects.filter(pk=trainee.pk)
         change_url = reverse("admin:registration_trainee_change", args=[trainee.pk])
         title, needs_reason = self.DECISIONS[decision]
-        form = ReasonForm(request.POST if request.method == "POST" else None, help_text=REASON_HELP)
+        form = ReasonForm(
+            request.POST if request.method == "POST" else None,
+            help_text=REASON_HELP,
+            presets=return_reasons_active() if needs_reason else (),
+        )
         if request.method == "POST" and (not needs_reason or form.is_valid()):
             self._decide(request, queryset, decision, form.cleaned_data["reason"] if needs_reason else "")
             return redirect(change_url)
@@ -335,22 +372,24 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "registration/admin/review_reason.html", context)
 
-    # -- Excel export of the filtered list ----------------------------------------------------
+    # -- Excel export of the filtered list (portal.admin_export) --------------------------------
 
-    def export_view(self, request):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
-        queryset = changelist.get_queryset(request).select_related("application", "programme")
+    def get_export_queryset(self, request):
+        return super().get_export_queryset(request).select_related("application", "programme")
+
+    def get_export_columns(self, request) -> list[ExportColumn]:
         full = can_see_full_id(request.user)
-        content, exported_ids = trainees_workbook(queryset.iterator(chunk_size=1000), full_id=full)
-        new = {"rows": len(exported_ids), "full_id_numbers": full, "filters": request.GET.urlencode()}
+        return [
+            ExportColumn(str(header), value, width)
+            for header, value, width in trainee_export_columns(full_id=full)
+        ]
+
+    def export_audit_new(self, request, *, objects, columns) -> dict:
+        new = super().export_audit_new(request, objects=objects, columns=columns)
+        new["full_id_numbers"] = full = can_see_full_id(request.user)
         if full:
-            new["trainee_ids"] = exported_ids  # whose full ID numbers left in the file
-        audit_record(actor=request.user, action="trainee.exported", new=new, ip=client_ip(request))
-        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{trainees_export_filename()}"'
-        return response
+            new["trainee_ids"] = [trainee.pk for trainee in objects]  # whose full ID numbers left in the file
+        return new
 
     def changelist_view(self, request, extra_context=None):
         numbers, _others = self._id_number_terms(request.GET.get(SEARCH_VAR, ""))
@@ -364,4 +403,6 @@ class TraineeAdmin(AuditedModelAdmin, admin.ModelAdmin):
             )
         extra = dict(extra_context or {})
         extra["export_url"] = reverse("admin:registration_trainee_export")
+        if self.has_review_permission(request):
+            extra["review_queue_url"] = reverse("admin:registration_trainee_review_queue")
         return super().changelist_view(request, extra)

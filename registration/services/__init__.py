@@ -14,4 +14,6 @@ that holds what you need (``from registration.services.review import trainee_app
   (``*_notify``, run by ``registration.tasks`` on commit);
 * :mod:`~registration.services.payment`: the fee marked paid / unpaid by the payments app;
 * :mod:`~registration.services.retention`: purging documents and personal data when due.
+* :mod:`~registration.services.refresher`: the refresher sign-up pre-filled with last year's data
+  and the carry-over of attachment 2 (issue #21).
 """

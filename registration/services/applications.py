@@ -54,6 +54,7 @@ from ..validators import (
 )
 from .fields import CATEGORY_WORDS, CERTIFICATE_WORDS, Checker, phone_validate, text_clean
 from .personal_data import consents_check, consents_record, trainee_set_id_number
+from .units import application_unit_link
 
 #: The most trainees one application may list: the page's roster, the Excel import and the
 #: service all stop here. 1000 covers the largest unit's principal persons and safety managers in
@@ -330,13 +331,15 @@ def _application_create(*, programme: Programme, fields: dict, ip: str | None) -
     for attempt in range(attempts):
         try:
             with transaction.atomic():
-                return Application.objects.create(
+                application = Application.objects.create(
                     programme=programme,
                     reference=_reference_new(programme),
                     submitted_at=timezone.now(),
                     submitted_ip=ip or None,
                     **fields,
                 )
+                application_unit_link(application=application)  # the unit account, by credit code
+                return application
         except IntegrityError:  # reference (or access key) already taken: draw again
             if attempt == attempts - 1:
                 raise

@@ -22,7 +22,7 @@ from portal.notifications import Notice, notices_deliver
 from portal.ratelimit import ratelimit_hit, ratelimit_setting
 from portal.services import audit_record
 
-from ..models import ApplicantKind, Application, Trainee, TraineeStatus
+from ..models import LIVE_STATUSES, ApplicantKind, Application, Trainee, TraineeStatus
 from ..selectors import application_fee_summary, yuan
 from .applications import DUPLICATE_REFUSED_ACTION
 from .fields import mobile_or_none
@@ -374,4 +374,45 @@ def trainee_status_change_notify(*, trainee_id: int, audit_entry_id: int) -> boo
                 ),
             ]
         )
+    return True
+
+
+def trainee_attachment2_link_notify(*, trainee_id: int, mobile: str) -> bool:
+    """Send a trainee added after submission, or whose mobile number the contact corrected, the link
+    to their attachment 2 on ``mobile`` (:mod:`registration.services.roster_edits`). ``False`` when the
+    number changed again since (that change sends its own) or the registration is no longer open."""
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+        trainee = (
+            Trainee.objects.select_for_update()
+            .select_related("application", "programme")
+            .filter(pk=trainee_id)
+            .first()
+        )
+        if trainee is None or trainee.mobile != mobile or trainee.status not in LIVE_STATUSES:
+            return False
+        application = trainee.application
+        params = {
+            "name": trainee.name,
+            "programme": trainee.programme.name,
+            "reference": application.reference,
+            "link": attachment2_link(trainee),
+        }
+        message = (
+            _(
+                "%(name)s, you are registered for %(programme)s (%(reference)s). Complete your "
+                "information form and upload your photo and ID card here: %(link)s"
+            )
+            % params
+        )
+        notice = Notice(
+            mobile=trainee.mobile,
+            email=trainee.email,
+            subject=_("Complete your registration form: %(reference)s") % params,
+            body=message,
+            kind="attachment2_link",
+            params={**params, "link": link_param(params["link"])},
+            event_key=f"registration:link:{trainee.pk}:{mobile}:{trainee.updated_at.timestamp():.0f}",
+            about=trainee,
+        )
+        notices_deliver([notice])
     return True

@@ -6,12 +6,18 @@
 - :func:`assert_accessible_basics`: ``<html lang>`` is set, every visible form field has a label,
   every visible button has a name.
 - :func:`assert_exam_keyboard_operable`: the exam paper works with a keyboard alone.
+- :func:`assert_axe_clean`: axe-core (vendored in ``vendor/``) finds no serious or critical violation.
+- :func:`assert_tap_targets`: links, buttons and fields are large enough for a finger (44 px).
+- :func:`assert_images_sized`: every image has its size before it loads (no layout shift).
 
 They run JavaScript through Playwright (the DevTools protocol), which the pages' Content-Security-Policy
 does not restrict.
 """
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
 
 PAGE_LANGUAGES = ("zh-Hans", "en")
 
@@ -147,3 +153,187 @@ def assert_exam_keyboard_operable(page) -> str:
     if page.locator("#answer-sheet.show").count():
         page.wait_for_selector("#answer-sheet.show", state="detached")
     return chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 19, point 7: axe-core, tap targets, sized images
+
+AXE_SOURCE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # see vendor/README.md
+AXE_FAILING_IMPACTS = ("serious", "critical")
+# Run once per page: every rule axe runs by default (WCAG 2.0–2.2 A/AA and best practices), the
+# violations only.
+_AXE_RUN_JS = """
+async () => {
+  const results = await window.axe.run(document, {resultTypes: ["violations"]});
+  return results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+    nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html.slice(0, 160),
+                                summary: (n.failureSummary || "").replace(/\\s+/g, " ")})),
+  }));
+}
+"""
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now (all impacts). The vendored script is evaluated
+    through the DevTools protocol (``page.evaluate``), which the page's Content-Security-Policy does
+    not restrict; a ``<script>`` added to the page would be refused by it (no inline scripts)."""
+    if not page.evaluate("typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
+        page.evaluate(_axe_source())
+    return page.evaluate(_AXE_RUN_JS)
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+def assert_axe_clean(page, *, impacts: tuple[str, ...] = AXE_FAILING_IMPACTS) -> list[dict]:
+    """No axe-core violation of a serious or critical impact; the message names each rule, its help
+    text and link, and every element (CSS target, markup, axe's summary of what is wrong). Returns
+    the violations of lesser impact (moderate, minor) for the caller to report."""
+    violations = axe_violations(page)
+    failing = [v for v in violations if v["impact"] in impacts]
+    lines = []
+    for v in failing:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} <{v['url']}>")
+        lines += [f"    {n['target']}: {n['html']}\n      {n['summary']}" for n in v["nodes"]]
+    assert not failing, f"{page.url}: axe-core violations:\n" + "\n".join(lines)
+    return [v for v in violations if v["impact"] not in impacts]
+
+
+# Controls a finger has to hit. Each one visible (rendered with a box larger than 1 × 1 px, so the
+# visually hidden "skip to content" link is left out until it is focused) must be ``min`` CSS pixels
+# wide and tall, measured on the area that acts on a tap: a checkbox or radio button together with
+# its label(s) (a tap on the label ticks it). Exempt, as WCAG 2.5.5 / 2.5.8 allow ("Inline: the
+# target is in a sentence or its size is otherwise constrained by the line-height of non-target
+# text"): a link that is laid out inline (``display: inline``) in a block which also holds text of
+# its own, outside any control (a link in a sentence). A link alone in its paragraph, list item or
+# table cell is not in a sentence and is measured.
+_TAP_TARGETS_JS = """
+([scope, min]) => {
+  const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, " +
+    "[role=button], [role=link], [role=tab], [role=checkbox], [role=radio]";
+  const controls = "a[href], button, input, select, textarea, summary, label, [role=button], [role=link]";
+  const rendered = (el) => {
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.display === "none") { return null; }
+    const r = el.getBoundingClientRect();
+    return r.width > 1 && r.height > 1 ? r : null;
+  };
+  const union = (a, b) => ({left: Math.min(a.left, b.left), top: Math.min(a.top, b.top),
+                            right: Math.max(a.right, b.right), bottom: Math.max(a.bottom, b.bottom)});
+  const block = (el) => {
+    let node = el.parentElement;
+    while (node && ["inline", "contents"].includes(getComputedStyle(node).display)) { node = node.parentElement; }
+    return node;
+  };
+  const inSentence = (el) => {
+    if (el.tagName !== "A" || getComputedStyle(el).display !== "inline") { return false; }
+    const container = block(el);
+    if (!container) { return false; }
+    const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const owner = node.parentElement;
+      if (owner.closest(controls) || !rendered(owner)) { continue; }
+      if (node.textContent.trim()) { return true; }
+    }
+    return false;
+  };
+  const small = [];
+  const roots = Array.from(document.querySelectorAll(scope));
+  for (const el of roots.flatMap((root) => Array.from(root.querySelectorAll(selector)))) {
+    const own = rendered(el);
+    if (!own || el.closest("[aria-hidden='true']") || inSentence(el)) { continue; }
+    let box = {left: own.left, top: own.top, right: own.right, bottom: own.bottom};
+    if (["checkbox", "radio"].includes(el.type) && el.labels) {
+      for (const label of el.labels) {
+        const r = rendered(label);
+        if (r) { box = union(box, r); }
+      }
+    }
+    const width = box.right - box.left, height = box.bottom - box.top;
+    if (width < min - 0.5 || height < min - 0.5) {
+      small.push(`${Math.round(width)}×${Math.round(height)} px: ${el.outerHTML.slice(0, 140)}`);
+    }
+  }
+  return small;
+}
+"""
+
+
+def assert_tap_targets(page, min_px: int = 44, *, scope: str = "main") -> None:
+    """Every visible link, button and form field inside ``scope`` (a CSS selector; the page's main
+    content by default) is at least ``min_px`` × ``min_px`` CSS pixels, links in a sentence exempt
+    (see ``_TAP_TARGETS_JS``)."""
+    small = page.evaluate(_TAP_TARGETS_JS, [scope, min_px])
+    assert not small, f"{page.url}: tap targets smaller than {min_px} px:\n" + "\n".join(small)
+
+
+_SIZE_PROPERTIES = ("width", "height", "aspect-ratio")
+_UNSIZED = ("", "auto", "initial", "inherit", "unset", "revert", "none")
+
+
+def _declared_sizes(cdp, node_id: int) -> dict[str, str]:
+    """The author's declarations of width, height and aspect-ratio that apply to the element (the
+    stylesheets' rules in cascade order, then its style attribute); the user agent's are left out."""
+    matched = cdp.send("CSS.getMatchedStylesForNode", {"nodeId": node_id})
+    declared: dict[str, tuple[bool, str]] = {}
+    styles = [
+        rule["rule"]["style"]
+        for rule in matched.get("matchedCSSRules", [])
+        if rule["rule"].get("origin") != "user-agent"
+    ]
+    if matched.get("inlineStyle"):
+        styles.append(matched["inlineStyle"])
+    for style in styles:
+        for prop in style.get("cssProperties", []):
+            name = prop.get("name")
+            if name not in _SIZE_PROPERTIES or prop.get("disabled") or prop.get("parsedOk") is False:
+                continue
+            important = bool(prop.get("important"))
+            if name in declared and declared[name][0] and not important:
+                continue
+            declared[name] = (important, prop.get("value", "").strip().lower())
+    return {name: value for name, (_important, value) in declared.items()}
+
+
+def assert_images_sized(page) -> None:
+    """Every ``<img>`` has its box before its file arrives, so nothing moves when it loads: both
+    ``width`` and ``height`` attributes (the browser takes the aspect ratio from them), or a CSS width
+    and height that are not ``auto``, or one of them and a CSS ``aspect-ratio``. Images positioned
+    out of the flow (absolute, fixed) move nothing and are exempt — the rule of Lighthouse's
+    "Image elements have explicit width and height". Reads the matched CSS rules through the DevTools
+    protocol (Chromium)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        unsized = []
+        for node_id in cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "img"})["nodeIds"]:
+            flat = cdp.send("DOM.getAttributes", {"nodeId": node_id})["attributes"]
+            attributes = dict(zip(flat[::2], flat[1::2], strict=True))
+            if (
+                attributes.get("width", "").strip().isdigit()
+                and attributes.get("height", "").strip().isdigit()
+            ):
+                continue
+            computed = {
+                item["name"]: item["value"]
+                for item in cdp.send("CSS.getComputedStyleForNode", {"nodeId": node_id})["computedStyle"]
+            }
+            if computed.get("position") in ("absolute", "fixed") or computed.get("display") == "none":
+                continue
+            declared = {name: attributes[name] for name in ("width", "height") if name in attributes}
+            declared.update(_declared_sizes(cdp, node_id))  # CSS wins over the attributes
+            declared = {name: value for name, value in declared.items() if value.strip() not in _UNSIZED}
+            if ("width" in declared or "height" in declared) and len(declared) >= 2:
+                continue
+            html = cdp.send("DOM.getOuterHTML", {"nodeId": node_id})["outerHTML"][:160]
+            unsized.append(f"{html} (CSS: {declared or 'no size'})")
+    finally:
+        cdp.detach()
+    assert not unsized, f"{page.url}: images without a size (the layout moves when they load):\n" + "\n".join(
+        unsized
+    )

@@ -443,6 +443,8 @@ def step_payment(walk: Walk) -> None:
 
     finance = walk.staff_page("finance")
     admin_action(finance.page, walk.url + "/admin/payments/payment/", [payment.pk], "confirm_action")
+    finance.page.locator("input[name=apply]").click()  # the confirmation step lists the payment
+    finance.page.wait_for_load_state()
     walk.shot(finance, "07-finance-confirm")
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CONFIRMED

@@ -1,8 +1,10 @@
 """Exams data: questions, exam templates with their rules, a small bank and an 11-question template."""
 
+import datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from exams.models import ExamTemplate, ExamTemplateRule, Question, QuestionType
 
@@ -68,3 +70,35 @@ def template_make(**kwargs) -> ExamTemplate:
     RuleFactory(template=template, qtype=QuestionType.MULTIPLE, count=2, points=Decimal("15"))
     RuleFactory(template=template, qtype=QuestionType.TRUE_FALSE, count=4, points=Decimal("5"))
     return template
+
+
+def _template_for(certificate_type: str, training_category: str) -> ExamTemplate:
+    """The general exam template of a certificate type and category (one each), made if missing."""
+    found = ExamTemplate.objects.filter(
+        programme=None, certificate_type=certificate_type, training_category=training_category
+    ).first()
+    return found or ExamTemplateFactory(
+        certificate_type=certificate_type, training_category=training_category
+    )
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    """A submitted, passed exam attempt of an enrollment (its paper left empty): the score as the
+    issuer's list and the reports read it."""
+
+    class Meta:
+        model = "exams.Attempt"
+
+    enrollment = factory.SubFactory("tests.factories.learning.EnrollmentFactory")
+    template = factory.LazyAttribute(
+        lambda o: _template_for(o.enrollment.trainee.certificate_type, o.enrollment.trainee.training_category)
+    )
+    number = 1
+    status = "submitted"
+    started_at = factory.LazyFunction(timezone.now)
+    deadline = factory.LazyAttribute(lambda o: o.started_at + datetime.timedelta(hours=1))
+    submitted_at = factory.LazyAttribute(lambda o: o.started_at + datetime.timedelta(minutes=30))
+    total_points = Decimal("100")
+    pass_mark = Decimal("60")
+    score = Decimal("88")
+    passed = True

@@ -113,3 +113,17 @@ def studied_enrollment_make(*, lessons_done: int | None = None, **fields) -> Enr
             actor=staff,
         )
     return enrollment
+
+
+class OfflineSessionFactory(factory.django.DjangoModelFactory):
+    """An offline session (issue #23) of the factories' programme, running now for two hours."""
+
+    class Meta:
+        model = "learning.OfflineSession"
+
+    programme = factory.SubFactory("tests.factories.registration.ProgrammeFactory")
+    title = factory.Sequence(lambda n: f"线下课堂{n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(minutes=30))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=2))
+    place = "市安全生产培训中心 301 室"
+    hours = Decimal("4")

@@ -113,6 +113,18 @@ class CompleteTraineeFactory(TraineeFactory):
     declared_ip = "127.0.0.1"
 
 
+class ReturnReasonFactory(factory.django.DjangoModelFactory):
+    """A preset return / reject reason (the migration seeds the usual ones)."""
+
+    class Meta:
+        model = "registration.ReturnReason"
+        django_get_or_create = ("text",)
+
+    text = factory.Sequence(lambda n: f"预设理由{n}")
+    order = factory.Sequence(lambda n: 1000 + n)
+    active = True
+
+
 # The consent checkboxes as posted (registration.consents): attachment 1 asks for the ID-number
 # consent, attachment 2 for all three.
 ATTACHMENT1_CONSENTS_POST = {"consent_id_number": "on"}

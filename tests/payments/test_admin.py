@@ -1,16 +1,20 @@
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
-from payments.models import Invoice, Payment, PaymentStatus, Statement
+from payments.models import INVOICE_ITEM, Invoice, Payment, PaymentStatus, Statement
 from payments.services.payments import payment_confirm
 from payments.services.statements import statement_import
+from portal.models import AuditEntry
 from registration.models import TraineeStatus
 from tests.factories import ApplicationFactory, ApprovedTraineeFactory, PaymentFactory, TraineeFactory
 
@@ -84,8 +88,17 @@ def _registered() -> bool:
 def test_finance_confirms_unit_transfer_for_three_in_one_step(client, finance_user, three_trainees):
     payment = reported(three_trainees)
     client.force_login(finance_user)
+    # The list action asks once more (the payment listed) before anything changes ...
+    step = client.post(reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]})
+    assert step.status_code == 200 and payment.transaction_no in step.content.decode()
+    assert 'name="apply"' in step.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED
+    # ... and confirms on that page's own post.
     response = client.post(
-        reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]}, follow=True
+        reverse(CHANGELIST),
+        {"action": "confirm_action", "_selected_action": [payment.pk], "apply": "1"},
+        follow=True,
     )
     assert response.status_code == 200
     payment.refresh_from_db()
@@ -105,10 +118,12 @@ def test_mismatch_highlighted_and_not_confirmed_silently(
         reported([ApprovedTraineeFactory()], number=f"N{n}")
     client.force_login(finance_user)
     with django_assert_max_num_queries(20):
-        page = client.get(reverse(CHANGELIST)).content.decode()
+        page = client.get(reverse(CHANGELIST), {"status__exact": "reported"}).content.decode()
     assert "payments-mismatch" in page and "-100.00" in page
     response = client.post(
-        reverse(CHANGELIST), {"action": "confirm_action", "_selected_action": [payment.pk]}, follow=True
+        reverse(CHANGELIST),
+        {"action": "confirm_action", "_selected_action": [payment.pk], "apply": "1"},
+        follow=True,
     )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REPORTED
@@ -260,7 +275,7 @@ def test_refund_action_refused_once_the_account_is_open(client, finance_user):
 
 def test_changelist_links_to_finance_tools(client, finance_user):
     client.force_login(finance_user)
-    page = client.get(reverse(CHANGELIST)).content.decode()
+    page = client.get(reverse(CHANGELIST), follow=True).content.decode()
     assert reverse("admin:payments_payment_report") in page
     assert reverse("admin:payments_statement_upload") in page
 
@@ -307,3 +322,131 @@ def test_statement_review_query_count(client, finance_user, django_assert_max_nu
     with django_assert_max_num_queries(12):
         page = client.get(reverse("admin:payments_statement_review", args=[statement.pk]))
     assert page.status_code == 200 and "测14" in page.content.decode()
+
+
+# -- the list opens on what needs action; one payment decided from its own page -------------------
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_payment_list_opens_on_reported_with_status_badges_first(client, finance_user):
+    waiting = reported([ApprovedTraineeFactory()], number="WAIT-1")
+    done = reported([ApprovedTraineeFactory()], number="DONE-1")
+    payment_confirm(payment=done, actor=finance_user)
+    client.force_login(finance_user)
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 302 and response.url.endswith("?status__exact=reported")
+    page = client.get(response.url).content.decode()
+    assert waiting.transaction_no in page and done.transaction_no not in page
+    assert "?_all=1" in page  # the visible “show all” link
+    assert 'class="status-badge status-badge--todo"' in page
+    assert response_columns(client.get(response.url))[0] == "status_display"  # status first
+    everything = client.get(reverse(CHANGELIST), {"_all": "1"}).content.decode()
+    assert waiting.transaction_no in everything and done.transaction_no in everything
+
+
+def response_columns(response) -> list[str]:
+    """The changelist's columns in order (after the tick box)."""
+    thead = response.content.decode().split("<thead>", 1)[1].split("</thead>", 1)[0]
+    return re.findall(r'<th scope="col" class="[^"]*\bcolumn-(\w+)', thead)
+
+
+def test_payment_page_shows_the_screenshot_beside_the_decisions(client, finance_user, reviewer_user):
+    payment = reported([ApprovedTraineeFactory()], number="SHOT-1")
+    payment.screenshot.save("shot.png", ContentFile(_png()))
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
+    panel = page.split('class="module payment-decision"', 1)[1].split("</section>", 1)[0]
+    assert f'<img src="{reverse("payments:payment_screenshot", args=[payment.pk])}"' in panel
+    confirm = reverse("admin:payments_payment_decide", args=[payment.pk, "confirm"])
+    reject = reverse("admin:payments_payment_decide", args=[payment.pk, "reject"])
+    mismatch = reverse("admin:payments_payment_decide", args=[payment.pk, "confirm_mismatch"])
+    assert confirm in panel and reject in panel and mismatch not in panel
+    # Decided payments offer no buttons.
+    payment_confirm(payment=payment, actor=finance_user)
+    page = client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
+    assert confirm not in page and reject not in page
+    # Reviewers cannot decide, not even by the URL.
+    client.force_login(reviewer_user)
+    assert client.get(confirm).status_code == 403
+
+
+def test_payment_page_confirm_asks_once_more_then_confirms_and_audits(client, finance_user, three_trainees):
+    payment = reported(three_trainees, number="PAGE-1")
+    client.force_login(finance_user)
+    url = reverse("admin:payments_payment_decide", args=[payment.pk, "confirm"])
+    step = client.get(url)
+    assert step.status_code == 200 and payment.transaction_no in step.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED  # the GET only asks
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response.url == reverse("admin:payments_payment_change", args=[payment.pk])
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CONFIRMED and payment.decided_by == finance_user
+    entry = AuditEntry.objects.get(action="payment.confirmed", target_id=str(payment.pk))
+    assert entry.actor == finance_user
+    for trainee in three_trainees:
+        trainee.refresh_from_db()
+        assert trainee.paid_at is not None
+
+
+def test_payment_page_mismatch_needs_a_note(client, finance_user):
+    payment = reported([ApprovedTraineeFactory()], amount_fen=70_000, number="MIS-1")
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
+    assert reverse("admin:payments_payment_decide", args=[payment.pk, "confirm"]) not in page
+    url = reverse("admin:payments_payment_decide", args=[payment.pk, "confirm_mismatch"])
+    assert url in page
+    refused = client.post(url, {"reason": "  "})
+    assert refused.status_code == 200 and refused.context["form"].errors
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED
+    # The plain confirmation is refused by the service for a differing amount.
+    plain = client.post(reverse("admin:payments_payment_decide", args=[payment.pk, "confirm"]), follow=True)
+    assert any("不符" in str(m) for m in plain.context["messages"])
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REPORTED
+    client.post(url, {"reason": "少付100元，单位已承诺补交"})
+    payment.refresh_from_db()
+    assert (
+        payment.status == PaymentStatus.CONFIRMED and payment.decision_reason == "少付100元，单位已承诺补交"
+    )
+
+
+def test_payment_page_reject_needs_a_reason(client, finance_user):
+    payment = reported([ApprovedTraineeFactory()], number="REJ-1")
+    client.force_login(finance_user)
+    url = reverse("admin:payments_payment_decide", args=[payment.pk, "reject"])
+    assert 'name="reason"' in client.get(url).content.decode()
+    client.post(url, {"reason": "查无此款"})
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REJECTED and payment.decision_reason == "查无此款"
+    assert AuditEntry.objects.filter(action="payment.rejected", target_id=str(payment.pk)).exists()
+
+
+def test_invoice_list_opens_on_the_queue_to_issue(client, finance_user):
+    payment = reported([ApprovedTraineeFactory()], number="INVQ-1")
+    payment_confirm(payment=payment, actor=finance_user)
+    client.force_login(finance_user)
+    response = client.get(reverse("admin:payments_invoice_changelist"))
+    assert response.status_code == 302 and response.url.endswith("?queue=todo")
+    page = client.get(response.url).content.decode()
+    assert payment.invoice.buyer_name in page and "status-badge--todo" in page
+
+
+def test_issue_page_shows_the_invoice_item_amount_and_title(client, finance_user):
+    application = ApplicationFactory(invoice_title="示例机电设备有限公司")
+    payment = reported([ApprovedTraineeFactory(application=application)], number="ITEM-1")
+    payment_confirm(payment=payment, actor=finance_user)
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:payments_invoice_issue", args=[payment.invoice.pk])).content.decode()
+    assert f'<dd class="invoice-item">{INVOICE_ITEM}</dd>' in page
+    assert INVOICE_ITEM == "非学历教育*培训服务费"
+    assert "¥800.00" in page and "示例机电设备有限公司" in page
+    change = client.get(reverse("admin:payments_invoice_change", args=[payment.invoice.pk])).content.decode()
+    assert INVOICE_ITEM in change

@@ -257,7 +257,9 @@ def test_provisional_deadlines_are_recomputed_after_the_import(
     assert (certificate.mail_due_on, certificate.deadline_provisional) == (dt.date(2027, 1, 11), True)
 
     # Admin marks them provisional.
-    invoices_page = admin_client.get(reverse("admin:payments_invoice_changelist")).content.decode()
+    invoices_page = admin_client.get(
+        reverse("admin:payments_invoice_changelist"), {"_all": "1"}
+    ).content.decode()
     assert '2027-01-06 <em class="deadline-provisional">(临时)</em>' in invoices_page
     certificates_page = admin_client.get(
         reverse("admin:certificates_certificate_changelist")

@@ -46,12 +46,15 @@ def test_the_project_scripts_are_all_found():
         "static/js/portal.js",
         "certificates/static/certificates/print_run.js",
         "exams/static/exams/exam.js",
+        "learning/static/learning/identity.js",
         "learning/static/learning/study.js",
         "payments/static/payments/report.js",
         "registration/static/registration/area.js",
         "registration/static/registration/confirm.js",
         "registration/static/registration/industry.js",
+        "registration/static/registration/review_queue.js",
         "registration/static/registration/roster.js",
+        "registration/static/registration/share.js",
         "static/js/wechat.js",
     }
 

@@ -190,7 +190,7 @@ def test_reviewers_find_duplicates_with_the_filter_and_the_marker(reviewer_clien
 
     assert shown(duplicate="yes") == {duplicate, by_mobile}
     assert shown(duplicate="no") == {holder}
-    html = reviewer_client.get(reverse(CHANGELIST)).content.decode()
+    html = reviewer_client.get(reverse(CHANGELIST), {"_all": "1"}).content.decode()
     link = reverse("admin:registration_trainee_change", args=[holder.pk])
     original = f"王持有 ({holder.application.reference})"
     assert (

@@ -1,5 +1,6 @@
 import datetime
 import io
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from registration.validators import (
     id_number_validate,
     industry_validate,
     photo_colour_validate,
+    photo_face_validate,
     photo_is_grayscale,
     uscc_area_code,
     uscc_area_name,
@@ -232,3 +234,67 @@ def test_credit_code_area():
     assert not uscc_in_area(code, prefix="4403")
     assert uscc_area_name("4401") == "广州市" and uscc_area_name("440106") == "天河区"
     assert uscc_area_name("9999") == "9999"  # unknown: the digits themselves
+
+
+# -- the registered photo's face gate (issue #23: identity checks compare snapshots with it) -------
+
+
+class TestPhotoFaceGate:
+    @pytest.fixture(autouse=True)
+    def _gate_on(self, settings):
+        settings.PORTAL_FACE_PHOTO_GATE = True
+        settings.PORTAL_FACE_PHOTO_MIN_SHARE = 0.08
+
+    @staticmethod
+    def _image(data: bytes):
+        return Image.open(io.BytesIO(data)).convert("RGB")
+
+    def test_one_large_face_passes(self):
+        from tests.factories.faces import face_photo_bytes
+
+        image = self._image(face_photo_bytes())
+        assert photo_face_validate(image) is image
+
+    @pytest.mark.parametrize(
+        ("make", "code", "message"),
+        [
+            (
+                "two_faces_bytes",
+                "photo_many_faces",
+                "The photo shows 2 faces. Upload a one-inch ID photo of yourself alone.",
+            ),
+            (
+                "small_face_bytes",
+                "photo_face_small",
+                "The face in the photo is too small (1% of the photo; at least 8%). Upload a one-inch ID "
+                "photo in which the face fills most of the picture.",
+            ),
+        ],
+    )
+    def test_two_faces_or_a_small_face_are_refused(self, make, code, message):
+        from tests.factories import faces
+
+        with pytest.raises(ValidationError) as excinfo:
+            photo_face_validate(self._image(getattr(faces, make)()))
+        assert excinfo.value.code == code
+        with translation.override("en"):
+            assert excinfo.value.messages == [message]
+
+    def test_a_photo_without_a_face_is_refused_through_the_upload_check(self):
+        from registration.documents import photo_clean
+        from tests.factories.registration import upload
+
+        with pytest.raises(ValidationError) as excinfo:
+            photo_clean(upload())  # the generated one-colour photo of the other tests
+        assert excinfo.value.code == "photo_no_face"
+
+    def test_the_gate_is_off_unless_set(self, settings):
+        from registration.documents import photo_clean
+        from tests.factories.registration import upload
+
+        settings.PORTAL_FACE_PHOTO_GATE = False
+        assert photo_clean(upload()).size > 0
+
+    def test_production_turns_the_gate_on(self):
+        source = (Path(__file__).resolve().parents[2] / "portal/settings/production.py").read_text()
+        assert 'PORTAL_FACE_PHOTO_GATE = env.bool("PORTAL_FACE_PHOTO_GATE", default=True)' in source

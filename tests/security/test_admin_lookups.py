@@ -420,7 +420,7 @@ def test_finance_sees_no_birth_date(client, person):
     client.force_login(StaffFactory(role="finance"))
     born = "1985-06-07"
     pages = [
-        client.get(reverse(TRAINEES)),
+        client.get(reverse(TRAINEES), {"_all": "1"}),
         client.get(reverse("admin:registration_trainee_change", args=[person.pk])),
         client.get(reverse("admin:registration_application_change", args=[person.application_id])),
     ]

@@ -115,6 +115,40 @@ def cases(world_a) -> list[Case]:
             run.pdf,
         ),
     ]
+    # 一人一档 (issue #23): a programme's zip of one-person files, for reviewers
+    from certificates.models import DossierRun
+
+    dossiers = DossierRun.objects.create(
+        programme=trainee.programme,
+        requested_by=reviewer,
+        trainee_ids=[trainee.pk],
+        total=1,
+        done=1,
+        status=PrintRunStatus.DONE,
+    )
+    dossiers.archive.save("dossiers.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
+    cases.append(
+        Case(
+            "zip_view",
+            reverse("admin:certificates_dossierrun_zip", args=[dossiers.pk]),
+            _client(reviewer),
+            dossiers.archive,
+        )
+    )
+    # identity checks (issue #23): a snapshot beside the registered photo, for reviewers
+    from learning.models import IdentityCheck
+
+    check = IdentityCheck(enrollment=world.enrollment, context="study", method="face")
+    check.snapshot.save("first.jpg", ContentFile(image_bytes(320, 360)), save=False)
+    check.save()
+    cases.append(
+        Case(
+            "image_view",
+            reverse("admin:learning_identitycheck_image", args=[check.pk, "first"]),
+            _client(reviewer),
+            check.snapshot,
+        )
+    )
     for kind in ("photo", "id_front", "id_back"):
         cases.append(
             Case(

@@ -36,15 +36,33 @@ EXEMPT = {
     "portal:login": "public log-in form, no object (hostile input: test_hostile_input)",
     "portal:logout": "ends the caller's own session only",
     "portal:healthz": "liveness text 'ok' for load balancers; no object, no session, no database",
+    "portal:announcements": "public announcements: only those shown now (tests/portal/test_announcements.py)",
+    "portal:announcement": "public announcement; one not yet published or expired is 404 "
+    "(tests/portal/test_announcements.py), nobody's personal data",
+    "portal:programmes": "public programme list, no personal data (tests/registration/test_programme_pages.py)",
+    "portal:programme": "public programme page, no personal data (tests/registration/test_programme_pages.py)",
+    "portal:guide": "public platform guide (附件3), no object",
+    "portal:faq": "public FAQ: published entries only (tests/portal/test_guide.py), no object",
     "registration:start": "public sign-up start page, no object",
     "registration:unit_register": "public sign-up form, no object (hostile input: test_hostile_input)",
     "registration:individual_register": "public sign-up form, no object (hostile input: test_hostile_input)",
     "registration:individual_sent": "the same 'an SMS is on its way' page for everyone; shows only the "
     "masked mobile number this browser typed (test_registration_oracle)",
     "registration:roster_template": "public blank Excel template",
+    "registration:unit_login": "public unit log-in form: the same answer for every mobile number, rate limited "
+    "(tests/registration/test_units.py)",
+    "registration:unit_login_confirm": "public form; the SMS code is the credential, rate limited and slowed "
+    "down per number (tests/registration/test_units.py)",
+    "registration:unit_recover": "public link recovery: the same answer whatever the credit code and number "
+    "(tests/registration/test_units.py), rate limited",
+    "registration:unit_recover_confirm": "public form; the SMS code is the credential, rate limited",
+    "registration:unit_logout": "ends the caller's own unit log-in only",
     "payments:qr_image": "the association's collection QR code, public (printed on the notice)",
     "learning:code_request": "public form; same answer for every mobile number, rate limited",
     "learning:code_confirm": "public form; the SMS code is the credential, rate limited",
+    "learning:offline_checkin": "an offline session's QR link (the token is printed at the venue, not "
+    "personal): checks in only the logged-in user's own enrollment of that programme, shows nobody "
+    "else's data (tests/learning/test_offline.py)",
     "set_language": "Django's language switch, no object",
     "certificates:verify": "public verification form: number and name; a wrong name shows nothing, rate "
     "limited (tests/certificates/test_views.py, hostile input: test_hostile_input)",
@@ -78,6 +96,9 @@ class Case:
     check: Callable[[Worlds], None] | None = None
     note: str = ""
     own_listing: bool = field(default=False)  # 200 allowed: A's own page, B must not appear in it
+    # The request also comes from a unit account's log-in (registration.units.access): the contact
+    # returned (of A's unit) is put in the session.
+    unit_contact: Callable[[Worlds], object] | None = None
 
 
 def _b_unchanged(w: Worlds) -> None:
@@ -91,6 +112,72 @@ def _b_unchanged(w: Worlds) -> None:
     assert w.b.enrollment.exam_attempts.count() == 1
     state = StudyState.objects.get(enrollment=w.b.enrollment)
     assert (state.token, state.last_seq, state.checks_missed) == (w.b.state.token, 0, 0)
+
+
+def _identity_check(world):
+    """B's pending identity check (issue #23)."""
+    from learning.models import IdentityCheck
+
+    check, _created = IdentityCheck.objects.get_or_create(
+        enrollment=world.enrollment, context="study", method="face", defaults={"code_hash": "x" * 64}
+    )
+    return check
+
+
+def _identity_unchanged(w: Worlds) -> None:
+    _b_unchanged(w)
+    check = _identity_check(w.b)
+    check.refresh_from_db()
+    assert (check.decision, check.captured_at, check.code_attempts, bool(check.snapshot)) == (
+        "pending",
+        None,
+        0,
+        False,
+    )
+
+
+def _refresher_invitation(world):
+    from certificates.models import RefresherInvitation
+
+    certificate = Certificate.objects.filter(enrollment=world.enrollment).first() or CertificateFactory(
+        enrollment=world.enrollment, holder_name=world.trainee.name
+    )
+    invitation, _created = RefresherInvitation.objects.get_or_create(
+        holder_hash=world.trainee.id_number_hash,
+        programme=world.trainee.programme,
+        defaults={
+            "certificate": certificate,
+            "refresher_due_on": certificate.issue_date,
+            "run": uuid.uuid4(),
+        },
+    )
+    return invitation
+
+
+def _no_opt_out(w: Worlds) -> None:
+    from certificates.models import RefresherOptOut
+
+    _b_unchanged(w)
+    assert not RefresherOptOut.objects.exists()
+
+
+def _unit_contact(world):
+    """The unit account of ``world``'s application (by its credit code) with one contact."""
+    from registration.models import Unit, UnitContact
+
+    application = world.application
+    unit, _created = Unit.objects.get_or_create(
+        credit_code=application.invoice_tax_id, defaults={"name": application.unit_name}
+    )
+    type(application).objects.filter(pk=application.pk).update(unit=unit)
+    contact, _created = UnitContact.objects.get_or_create(unit=unit, mobile=application.contact_phone)
+    return contact
+
+
+def _unit_b_unchanged(w: Worlds) -> None:
+    _b_unchanged(w)
+    contact = _unit_contact(w.b)
+    assert contact.active and contact.unit.contacts.filter(active=True).count() == 1
 
 
 A, B = "a", "b"
@@ -132,6 +219,83 @@ CASES: dict[str, list[Case]] = {
     ],
     "registration:staff_attachment2_print": [
         Case(lambda w: {"trainee_pk": w.b.trainee.pk}, ("GET",), expect=frozenset({403})),
+    ],
+    # After submission (issue #19 point 6): the application's key opens only its own trainees.
+    "registration:trainee_edit": [
+        Case(
+            lambda w: {"access_key": w.a.application.access_key, "trainee_pk": w.b.trainee.pk},
+            ("GET", "POST"),
+            login=False,
+            form=lambda w: {"name": "篡改", "mobile": "13700000000"},
+            note="A's application link, B's trainee",
+        ),
+        Case(
+            lambda w: {"access_key": _forged(w.b.application.access_key), "trainee_pk": w.b.trainee.pk},
+            ("GET", "POST"),
+            login=False,
+        ),
+    ],
+    "registration:trainee_add": [
+        Case(
+            lambda w: {"access_key": w.a.trainee.access_key},
+            ("GET", "POST"),
+            login=False,
+            note="A's trainee key",
+        ),
+        Case(lambda w: {"access_key": _forged(w.b.application.access_key)}, ("GET", "POST"), login=False),
+    ],
+    # --- the unit account (issue #21): a contact of A's unit never sees or changes B's unit --------------
+    "registration:unit_claim": [
+        Case(
+            lambda w: {"access_key": w.a.trainee.access_key},
+            ("GET", "POST"),
+            login=False,
+            note="A's trainee key",
+        ),
+        Case(lambda w: {"access_key": _forged(w.b.application.access_key)}, ("GET", "POST"), login=False),
+    ],
+    "registration:unit_home": [
+        Case(
+            lambda w: {},
+            ("GET",),
+            login=False,
+            unit_contact=lambda w: _unit_contact(w.a),
+            expect=frozenset({200}),
+            own_listing=True,
+            check=_unit_b_unchanged,
+            note="A's unit: B's applications must not be listed",
+        ),
+    ],
+    "registration:unit_contacts": [
+        Case(
+            lambda w: {},
+            ("GET", "POST"),
+            login=False,
+            unit_contact=lambda w: _unit_contact(w.a),
+            expect=frozenset({200}),
+            own_listing=True,
+            check=_unit_b_unchanged,
+        ),
+    ],
+    "registration:unit_contact_remove": [
+        Case(
+            lambda w: {"contact_pk": _unit_contact(w.b).pk},
+            ("POST",),
+            login=False,
+            unit_contact=lambda w: _unit_contact(w.a),
+            check=_unit_b_unchanged,
+            note="B's contact from A's unit account",
+        ),
+    ],
+    "registration:unit_switch": [
+        Case(
+            lambda w: {"contact_pk": _unit_contact(w.b).pk},
+            ("POST",),
+            login=False,
+            unit_contact=lambda w: _unit_contact(w.a),
+            check=_unit_b_unchanged,
+            note="B's unit from A's unit account",
+        ),
     ],
     # --- payments ---------------------------------------------------------------------------------
     "payments:application_pay": [
@@ -198,6 +362,30 @@ CASES: dict[str, list[Case]] = {
             note="the link token is the credential: an unknown one opens nothing",
         ),
     ],
+    # identity checks (issue #23): B's enrollment and B's check, from A's session
+    "learning:identity": [
+        Case(lambda w: {"pk": w.b.enrollment.pk}, ("GET", "POST"), form=lambda w: {"method": "face"}),
+    ],
+    "learning:identity_start": [Case(lambda w: {"pk": w.b.enrollment.pk}, ("POST",))],
+    "learning:identity_capture": [
+        Case(
+            lambda w: {"pk": _identity_check(w.b).pk},
+            ("POST",),
+            json=lambda w: {"first": "data:image/jpeg;base64,AAAA", "second": "data:image/jpeg;base64,AAAA"},
+            check=_identity_unchanged,
+        ),
+    ],
+    "learning:identity_status": [
+        Case(lambda w: {"pk": _identity_check(w.b).pk}, ("GET",), check=_identity_unchanged)
+    ],
+    "learning:identity_code": [
+        Case(
+            lambda w: {"pk": _identity_check(w.b).pk},
+            ("POST",),
+            json=lambda w: {"code": "123456"},
+            check=_identity_unchanged,
+        ),
+    ],
     # --- exams ------------------------------------------------------------------------------------
     "exams:home": [Case(lambda w: {"enrollment_id": w.b.enrollment.pk}, ("GET",))],
     "exams:start": [Case(lambda w: {"enrollment_id": w.b.enrollment.pk}, ("POST",))],
@@ -224,6 +412,35 @@ CASES: dict[str, list[Case]] = {
     # --- certificates -------------------------------------------------------------------------------
     "certificates:download": [
         Case(lambda w: {"pk": Certificate.objects.get(enrollment=w.b.enrollment).pk}, ("GET",)),
+    ],
+    # --- refresher (issue #21): the unit's people and re-registration need a unit contact's log-in;
+    # a person re-registers only from their own certificate; the opt-out link is signed.
+    "registration:unit_people": [
+        Case(
+            lambda w: {},
+            ("GET",),
+            expect=frozenset({302}),
+            note="a trainee is no unit contact: to the log-in",
+        ),
+    ],
+    "registration:unit_people_reregister": [
+        Case(lambda w: {}, ("GET", "POST"), expect=frozenset({302}), note="to the unit log-in"),
+    ],
+    "registration:individual_reregister": [
+        Case(
+            lambda w: {"trainee_pk": w.b.trainee.pk},
+            ("GET", "POST"),
+            note="B's registration from A's session",
+        ),
+    ],
+    "certificates:refresher_opt_out": [
+        Case(
+            lambda w: {"pk": _refresher_invitation(w.b).pk, "signature": "0" * 20},
+            ("GET", "POST"),
+            login=False,
+            check=lambda w: _no_opt_out(w),
+            note="B's invitation with a wrong signature",
+        ),
     ],
     # --- portal -----------------------------------------------------------------------------------
     "portal:system_status": [
@@ -292,6 +509,12 @@ def test_trainee_a_cannot_reach_trainee_b(name, worlds, client):
             client.force_login(w.a.user)
         else:
             client.logout()
+        if case.unit_contact is not None:
+            from registration.units.access import SESSION_CONTACT
+
+            session = client.session
+            session[SESSION_CONTACT] = case.unit_contact(w).pk
+            session.save()
         for method in ("GET", "POST"):
             expected = case.expect if method in case.methods else case.expect | {403, 404, 405}
             response = _request(client, method, url, case, w)

@@ -6,6 +6,7 @@ registered in admin must appear in ``VIEW`` so a new admin page needs a decision
 """
 
 import datetime
+import uuid
 
 import pytest
 from django.contrib import admin
@@ -14,12 +15,28 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from certificates.models import CertificateSettings, PrintRun
+from certificates.models import (
+    CertificateSettings,
+    DossierRun,
+    IssuerBatch,
+    PrintRun,
+    RefresherInvitation,
+    RefresherOptOut,
+)
 from learning.models import Enrollment, ProgrammeStudyRule, RecordSource, RecordStatus, StudyRecord
 from payments.models import PaymentSettings, Statement
 from portal.models import Association, AuditEntry, CalendarYear, Holiday, OutboundMessage, User
-from registration.models import Trainee, TraineeStatus
-from tests.factories import CertificateFactory, StaffFactory, UserFactory
+from registration.models import ReturnReason, Trainee, TraineeStatus
+from tests.factories import (
+    AnnouncementFactory,
+    CertificateFactory,
+    ContactFactory,
+    FaqEntryFactory,
+    OfflineSessionFactory,
+    StaffFactory,
+    UnitFactory,
+    UserFactory,
+)
 
 from .world import trainee_world
 
@@ -42,9 +59,17 @@ VIEW = {
     "portal.holiday": {F},
     # The years with official calendar data (set by the import): finance sees them.
     "portal.calendaryear": {F},
+    # What the public pages show (announcements, FAQ, contacts by role): reviewers and course admins.
+    "portal.announcement": {R, C},
+    "portal.faqentry": {R, C},
+    "portal.contact": {R, C},
     "registration.programme": ALL,
     "registration.application": {R, F},
     "registration.trainee": {R, F},
+    # The preset return / reject reasons: reviewers keep them.
+    "registration.returnreason": {R},
+    # Unit accounts: reviewers look after contacts and merge duplicate units.
+    "registration.unit": {R},
     "payments.paymentsettings": {F},
     "payments.payment": {F},
     "payments.invoice": {F},
@@ -56,6 +81,10 @@ VIEW = {
     "learning.courseplan": {C},
     "learning.programmestudyrule": {C},
     "learning.studyrecord": {R, C},
+    # Offline sessions (issue #23): the course administrators keep them, reviewers see them.
+    "learning.offlinesession": {R, C},
+    # Identity checks (issue #23): reviewers see them and decide the review queue (read-only pages).
+    "learning.identitycheck": {R},
     "exams.question": {C},
     "exams.examtemplate": {C},
     "exams.attempt": {C},
@@ -63,6 +92,13 @@ VIEW = {
     "certificates.certificate": {R},
     "certificates.certificatesettings": {R},
     "certificates.printrun": {R},
+    # Refresher invitations and opt-outs: reviewers see them (read-only for everybody).
+    "certificates.refresherinvitation": {R},
+    "certificates.refresheroptout": {R},
+    # Issuer batches: the reviewers who send the lists see them (read-only for everybody).
+    "certificates.issuerbatch": {R},
+    # 一人一档 bulk runs (issue #23): reviewers (and the inspector, tests/security/test_inspector.py).
+    "certificates.dossierrun": {R},
     "axes.accessattempt": set(),
     "axes.accesslog": set(),
     "axes.accessfailurelog": set(),
@@ -73,14 +109,20 @@ CHANGE = {
     # field of those pages is read-only (checked in test_review_pages_change_nothing_by_form).
     "registration.application": {R},
     "registration.trainee": {R},
+    "registration.returnreason": {R},
+    "registration.unit": {R},
     "registration.programme": {C},
     "portal.holiday": {F},
+    "portal.announcement": {R, C},
+    "portal.faqentry": {R, C},
+    "portal.contact": {R, C},
     "payments.paymentsettings": {F},
     "payments.invoice": {F},
     "learning.course": {C},
     "learning.lesson": {C},
     "learning.courseplan": {C},
     "learning.programmestudyrule": {C},
+    "learning.offlinesession": {C},
     "exams.question": {C},
     "exams.examtemplate": {C},
     # Reviewers correct a certificate's mailing address (everything else is read-only) and upload
@@ -91,13 +133,19 @@ CHANGE = {
 # Roles that may add.
 ADD = {
     "portal.holiday": {F},
+    "portal.announcement": {R, C},
+    "portal.faqentry": {R, C},
+    "portal.contact": {R, C},
+    "registration.returnreason": {R},
     "registration.programme": {C},
     "learning.course": {C},
     "learning.lesson": {C},
     "learning.courseplan": {C},
     "learning.programmestudyrule": {C},
+    "learning.offlinesession": {C},
     "exams.question": {C},
     "exams.examtemplate": {C},
+    "certificates.dossierrun": {R},
 }
 # Models without objects of their own (dashboards).
 NO_OBJECTS = {"learning.pipelinedashboard", "exams.examstatistics"}
@@ -127,7 +175,7 @@ def objects(programme):
         day=timezone.localdate(),
     )
     rule = ProgrammeStudyRule.objects.create(programme=programme, daily_cap_hours=8)
-    from learning.models import CoursePlan
+    from learning.models import CoursePlan, IdentityCheck
 
     by_label = {
         "portal.user": world.user,
@@ -136,12 +184,17 @@ def objects(programme):
         "portal.auditentry": AuditEntry.objects.create(action="test.entry"),
         "portal.holiday": holiday,
         "portal.calendaryear": CalendarYear.objects.create(year=2027, official=True),
+        "portal.announcement": AnnouncementFactory(),
+        "portal.faqentry": FaqEntryFactory(),
+        "portal.contact": ContactFactory(),
         "portal.outboundmessage": OutboundMessage.objects.create(
             event="test:1:sms", notice="test:1", channel="sms", recipient="13800138000", status="failed"
         ),
         "registration.programme": programme,
         "registration.application": world.application,
         "registration.trainee": world.trainee,
+        "registration.returnreason": ReturnReason.objects.order_by("pk").first(),
+        "registration.unit": UnitFactory(),
         "payments.paymentsettings": settings_row,
         "payments.payment": world.payment,
         "payments.invoice": world.invoice,
@@ -157,8 +210,29 @@ def objects(programme):
         "exams.attempt": world.attempt,
         "certificates.certificate": CertificateFactory(enrollment=world.enrollment),
         "certificates.certificatesettings": CertificateSettings.objects.create(),
+        "learning.offlinesession": OfflineSessionFactory(programme=programme),
+        "learning.identitycheck": IdentityCheck.objects.create(
+            enrollment=world.enrollment, context="study", method="face"
+        ),
+        "certificates.dossierrun": DossierRun.objects.create(
+            programme=programme, requested_by=StaffFactory(), trainee_ids=[world.trainee.pk], total=1
+        ),
         "certificates.printrun": PrintRun.objects.create(requested_by=StaffFactory(), certificate_ids=[]),
+        "certificates.issuerbatch": IssuerBatch.objects.create(
+            created_by=StaffFactory(), sent_on=timezone.localdate()
+        ),
     }
+    invitation = RefresherInvitation.objects.create(
+        holder_hash=world.trainee.id_number_hash,
+        certificate=by_label["certificates.certificate"],
+        programme=programme,
+        refresher_due_on=timezone.localdate(),
+        run=uuid.uuid4(),
+    )
+    by_label["certificates.refresherinvitation"] = invitation
+    by_label["certificates.refresheroptout"] = RefresherOptOut.objects.create(
+        holder_hash=world.trainee.id_number_hash, invitation=invitation
+    )
     return world, by_label
 
 
@@ -202,7 +276,8 @@ def test_admin_pages_per_role(role, objects, client):
 
     for label in sorted(VIEW):
         can_view = role in VIEW[label]
-        expect(_admin_url(label, "changelist"), can_view)
+        # ?_all=1: the whole list (lists with default filters redirect a bare visit to them).
+        expect(_admin_url(label, "changelist") + "?_all=1", can_view)
         if label in NO_OBJECTS | NO_OBJECTS_BUILT:
             continue
         obj = by_label[label]
@@ -225,12 +300,24 @@ def test_admin_pages_per_role(role, objects, client):
 PAGES = {
     # name: (url builder, method, roles allowed)
     "trainee export": (lambda w: reverse("admin:registration_trainee_export"), "get", {R, F}),
+    # The Excel export of every list (portal.admin_export) follows the list's own view permission.
+    "payment export": (lambda w: reverse("admin:payments_payment_export"), "get", {F}),
+    "audit export": (lambda w: reverse("admin:portal_auditentry_export"), "get", ALL),
+    "certificate export": (lambda w: reverse("admin:certificates_certificate_export"), "get", {R}),
+    "payment decide": (
+        lambda w: reverse("admin:payments_payment_decide", args=[w.payment.pk, "reject"]),
+        "get",
+        {F},
+    ),
     "trainee approve": (
         lambda w: reverse("admin:registration_trainee_review", args=[w.trainee.pk, "approve"]),
         "get",
         {R},
     ),
     "finance report": (lambda w: reverse("admin:payments_payment_report"), "get", {F}),
+    "review queue": (lambda w: reverse("admin:registration_trainee_review_queue"), "get", {R}),
+    "issuer list by date": (lambda w: reverse("admin:certificates_certificate_issuer_export"), "get", {R}),
+    "issuer numbers import": (lambda w: reverse("admin:certificates_certificate_issuer_import"), "get", {R}),
     "statement upload": (lambda w: reverse("admin:payments_statement_upload"), "get", {F}),
     "invoice issue": (lambda w: reverse("admin:payments_invoice_issue", args=[w.invoice.pk]), "get", {F}),
     "payment screenshot": (lambda w: reverse("payments:payment_screenshot", args=[w.payment.pk]), "get", {F}),
@@ -241,6 +328,12 @@ PAGES = {
         {C},
     ),
     "question import": (lambda w: reverse("admin:exams_question_import"), "get", {C}),
+    # 一人一档 of one trainee (issue #23): reviewers (and the inspector).
+    "one-person file": (
+        lambda w: reverse("admin:certificates_dossierrun_trainee", args=[w.trainee.pk]),
+        "get",
+        {R},
+    ),
     "system status": (lambda w: reverse("portal:system_status"), "get", ALL),
     # ID card copies show the full ID number: reviewers only (registration.view_full_id_number).
     "ID copy": (

@@ -214,7 +214,16 @@ def case_tracking_file(client, world, admin_client, field):
     _says_too_large(_field_error(response, "file"), MAX_IMPORT_BYTES)
 
 
+def case_issuer_numbers(client, world, admin_client, field):
+    from certificates.spreadsheets import MAX_IMPORT_BYTES
+
+    url = reverse("admin:certificates_certificate_issuer_import")
+    response = admin_client.post(url, {"file": big("issuer.xlsx", MAX_IMPORT_BYTES + 1)})
+    _says_too_large(_field_error(response, "file"), MAX_IMPORT_BYTES)
+
+
 CASES = {
+    "certificates.forms.IssuerImportForm.file": case_issuer_numbers,
     "certificates.forms.CertificateSettingsForm.seal": case_seal,
     "admin:certificates.certificatesettings.seal": case_seal,
     "certificates.forms.TrackingImportForm.file": case_tracking_file,

@@ -87,6 +87,8 @@
       .then(function (response) { return response.json(); })
       .then(function (data) {
         if (data.expired) { goToResult(); return; }
+        /* The random identity check during the exam (issue #23): its page brings the taker back. */
+        if (data.identity_url) { window.location.assign(data.identity_url); return; }
         if (typeof data.remaining_seconds === "number") { setRemaining(data.remaining_seconds); }
       })
       .catch(function () { /* keep counting; the server grades at the deadline anyway */ });

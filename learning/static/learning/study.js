@@ -146,6 +146,9 @@
     if (body.discarded_ms > 0) { showRemoval(body.message); }
     if (body.message) { showAlert(body.message); } else if (body.discarded_ms === 0) { showAlert(""); }
     if (latest && typeof body.lesson_ms === "number") { showProgress(body.lesson_ms, body.discarded_ms > 0); }
+    /* An identity check is due (issue #23): nothing is credited until it passes; its page brings the
+     * trainee back here. */
+    if (body.identity && cfg.identityUrl) { stop(body.message); window.location.assign(cfg.identityUrl); return; }
     /* A heartbeat sent before the answer reached the server still carries the check just answered. */
     if (body.presence && body.presence.id !== answeredId && (!check || check.id !== body.presence.id)) {
       askPresence(body.presence);
