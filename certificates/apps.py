@@ -24,6 +24,12 @@ class CertificatesConfig(AppConfig):
         )
         # A passed exam queues the certificate (after the grading commits).
         exam_passed.connect(receivers.exam_passed_issue_certificate, dispatch_uid="certificates.issue")
+        # An approved exam photo (issue #23) releases the certificate it held (after the commit).
+        from learning.signals import exam_photo_reviewed
+
+        exam_photo_reviewed.connect(
+            receivers.exam_photo_approved_issue_certificate, dispatch_uid="certificates.exam_photo"
+        )
         # A calendar import recomputes the provisional mailing deadlines (after its commit).
         from portal.workday_calendar import calendar_changed
 

@@ -9,6 +9,17 @@ def exam_passed_issue_certificate(sender, *, enrollment_id: int, **kwargs) -> No
     issue.delay(enrollment_id=enrollment_id)
 
 
+def exam_photo_approved_issue_certificate(sender, *, enrollment_id: int, approved: bool, **kwargs) -> None:
+    """``learning.signals.exam_photo_reviewed`` (inside the review's transaction): an approved exam
+    photo queues the certificate it held, after the commit (issuing is idempotent)."""
+    from django.db import transaction
+
+    from .tasks import issue
+
+    if approved:
+        transaction.on_commit(lambda: issue.delay(enrollment_id=enrollment_id))
+
+
 def worker_starting_warm_up(sender=None, **kwargs) -> None:
     """``celery.signals.worker_init`` (the worker's main process, before its pool starts): prepare the
     certificate renderer (cut fonts, template, stylesheet, font configuration) and render a throw-away

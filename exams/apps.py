@@ -22,3 +22,12 @@ class ExamsConfig(AppConfig):
         from .dashboard import register as dashboard_register
 
         dashboard_register()
+
+        # A rejected exam photo (issue #23, SMS-code trainees) annuls the attempt's pass.
+        from learning.signals import exam_photo_reviewed
+
+        from . import receivers
+
+        exam_photo_reviewed.connect(
+            receivers.exam_photo_reviewed_annul_attempt, dispatch_uid="exams.exam_photo_reviewed"
+        )

@@ -470,6 +470,36 @@ def _mark_enrollment_passed(attempt: Attempt, *, now: datetime, actor: User | No
     )
 
 
+def attempt_pass_annul(*, attempt_id: int, reason: str, actor: User | None = None) -> bool:
+    """Annul a passed attempt (issue #23: staff rejected the photo taken at its exam check): it counts
+    as not passed (a used sitting; a resit is possible if attempts remain) and the enrollment is
+    active again, audited with the reason. Runs in the caller's transaction; idempotent. Returns
+    whether a pass was annulled."""
+    from learning.services.passing import enrollment_pass_annul
+
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("enrollment")
+            .filter(pk=attempt_id)
+            .first()
+        )
+        if attempt is None or not attempt.passed:
+            return False
+        attempt.passed = False
+        attempt.save(update_fields=["passed"])
+        audit_record(
+            actor=actor,
+            action="exams.attempt_annulled",
+            target=attempt,
+            old={"passed": True},
+            new={"passed": False},
+            reason=reason,
+        )
+        enrollment_pass_annul(enrollment=attempt.enrollment, reason=reason, actor=actor)
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # Practice
 

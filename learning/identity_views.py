@@ -67,6 +67,7 @@ def _status(check: IdentityCheck) -> dict:
         "passed": passed,
         "waiting": check.decision == IdentityDecision.PENDING,
         "review": check.review_requested_at is not None,
+        "photo": bool(check.snapshot) if check.method == IdentityMethod.SMS_CODE else None,
         "message": ""
         if passed or check.decision == IdentityDecision.PENDING
         else identity.failure_message(check.failure),
@@ -108,6 +109,7 @@ def identity_page(request, pk: int):
             "methods": IdentityMethod,
             "exam": request.GET.get("context") == "exam",
             "attempt_id": _attempt_id(request),
+            "change": mode == "face" and request.GET.get("change") == "1",
         },
     )
 
@@ -157,7 +159,8 @@ def _data_url_bytes(value) -> bytes | None:
 @require_POST
 @login_required
 def identity_capture(request, pk: int):
-    """JSON ``{first, second}``: the two camera frames (data URLs) of a pending face check."""
+    """JSON ``{first, second}``: the two camera frames (data URLs) of a pending face check; for an exam
+    check answered by SMS code ``{first}`` alone, the photo staff review (no comparison)."""
     check = _own_check(request, pk)
     if not ratelimit_hit(
         scope="identity_capture", key=str(request.user.pk), limit=CAPTURES_PER_HOUR, window_seconds=3600
@@ -165,6 +168,18 @@ def identity_capture(request, pk: int):
         return JsonResponse({"ok": False, "code": "rate_limited", "message": identity.failure_message("rate_limited")},
                             status=429)  # fmt: skip
     data = _json_body(request)
+    if check.method == IdentityMethod.SMS_CODE:
+        photo = _data_url_bytes(data.get("first"))
+        if not photo:
+            return JsonResponse({"ok": False, "code": "bad_request", "message": identity.failure_message("bad_image")},
+                                status=400)  # fmt: skip
+        try:
+            check = identity.identity_exam_photo_submit(check=check, user_id=request.user.pk, photo=photo)
+        except ValidationError as exc:
+            return JsonResponse(
+                {"ok": False, "code": exc.code, "message": " ".join(exc.messages)}, status=409
+            )
+        return JsonResponse(_status(check), status=202)
     frames = [_data_url_bytes(data.get("first")), _data_url_bytes(data.get("second"))]
     if any(not frame for frame in frames):
         return JsonResponse({"ok": False, "code": "bad_request", "message": identity.failure_message("bad_image")},

@@ -642,6 +642,15 @@ class IdentityDecision(models.TextChoices):
     STAFF_REJECTED = "staff_rejected", _("Rejected by staff")
 
 
+class PhotoReview(models.TextChoices):
+    """The staff-reviewed photo of an exam check answered by SMS code (no face comparison)."""
+
+    NONE = "", _("No photo review")
+    WAITING = "waiting", _("Photo awaiting staff review")
+    APPROVED = "approved", _("Photo approved by staff")
+    REJECTED = "rejected", _("Photo rejected by staff")
+
+
 class IdentityCheck(models.Model):
     """One identity check of a trainee: asked at ``requested_at``, answered with two camera frames
     (compared with the registered photo by a Celery task) or an SMS code.
@@ -686,6 +695,9 @@ class IdentityCheck(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_reason = models.TextField(_("review reason"), blank=True)
     snapshots_deleted_at = models.DateTimeField(_("snapshots deleted at"), null=True, blank=True)
+    photo_review = models.CharField(
+        _("exam photo review"), max_length=10, choices=PhotoReview.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("identity check")

@@ -102,3 +102,11 @@ def identity_missed_sweep() -> int:
     from .services import identity
 
     return identity.identity_missed_sweep()
+
+
+@shared_task(name="learning.tasks.identity_exam_photo_rejected_notify")
+def identity_exam_photo_rejected_notify(*, check_id: int) -> bool:
+    """Tell the trainee the exam pass was annulled (the exam photo was rejected by staff; idempotent)."""
+    from .services.messages import identity_exam_photo_rejected_notify as notify
+
+    return notify(check_id=check_id)

@@ -33,6 +33,7 @@ from .models import LessonKind, OfflineSession, class_hour_ms
 from .sanitize import lesson_html
 from .selectors.accounts import access_code_by_link
 from .selectors.enrollments import enrollment_access, enrollment_days_left, enrollments_for_user
+from .selectors.identity import identity_enrollment_summary
 from .selectors.pipeline import enrollment_pipeline, enrollments_pipeline_prefetch
 from .selectors.study import (
     enrollment_lesson,
@@ -42,6 +43,7 @@ from .selectors.study import (
     programme_offline_sessions,
 )
 from .services.accounts import access_code_request, password_set_by_code, password_set_by_link
+from .services.identity import exam_photo_rejected_message
 from .services.offline import (
     offline_checkin_record,
     offline_checkin_window_error,
@@ -96,7 +98,12 @@ def enrollment_detail(request, pk: int):
         "contact": association_get(),
         "study": enrollment._study_overview,
         "offline_sessions": programme_offline_sessions(enrollment.programme_id, enrollment=enrollment),
+        "identity": identity_enrollment_summary(enrollment),
     }
+    if context["identity"] is not None and context["identity"].rejection is not None:
+        context["identity_rejection"] = exam_photo_rejected_message(
+            context["identity"].rejection.review_reason
+        )
     return render(request, "learning/enrollment_detail.html", context)
 
 

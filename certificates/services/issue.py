@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from learning.models import Enrollment, EnrollmentStatus
+from learning.selectors.identity import identity_exam_photo_held
 from learning.selectors.study import enrollment_study_overviews
 from portal.models import User
 from portal.services import audit_record
@@ -54,12 +55,15 @@ def certificates_issue(*, enrollment_ids: list[int], actor: User | None = None) 
             existing = set(
                 Certificate.objects.filter(enrollment__in=ids).values_list("enrollment_id", flat=True)
             )
+            held = identity_exam_photo_held(ids)  # issue #23: the exam photo awaits staff review
             candidates = []
             for enrollment in enrollments:
                 if enrollment.pk in existing:
                     result.skipped[enrollment.pk] = "exists"
                 elif enrollment.status != EnrollmentStatus.PASSED or enrollment.passed_at is None:
                     result.skipped[enrollment.pk] = "not_passed"
+                elif enrollment.pk in held:
+                    result.skipped[enrollment.pk] = "identity_photo_review"
                 else:
                     candidates.append(enrollment)
             overviews = enrollment_study_overviews(candidates)

@@ -1,5 +1,6 @@
 """Identity checks (issue #23) in admin: every check (read-only), and the staff review queue of the
-cases sent after repeated failures: the two snapshots beside the registered photo, approve or reject
+cases sent after repeated failures (the two snapshots beside the registered photo) and the exam photos
+of the trainees checked by SMS code (the photo beside the registered photo): approve or reject
 with a reason (``learning.services.identity.identity_check_review``, audited)."""
 
 from django.contrib import admin, messages
@@ -14,7 +15,8 @@ from portal.admin_audit import AuditedModelAdmin
 from portal.files import private_file_response
 from portal.http import client_ip
 
-from ..models import IdentityCheck, IdentityDecision
+from ..models import IdentityCheck, IdentityDecision, IdentityMethod, PhotoReview
+from ..selectors.identity import identity_review_waiting_q
 from ..services.identity import failure_message, identity_check_review
 
 REVIEW_PERMISSION = "learning.review_identitycheck"
@@ -29,7 +31,7 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "waiting":
-            return queryset.filter(decision=IdentityDecision.FAILED, review_requested_at__isnull=False)
+            return queryset.filter(identity_review_waiting_q())
         if self.value() == "done":
             return queryset.filter(reviewed_at__isnull=False)
         return queryset
@@ -44,10 +46,11 @@ class IdentityCheckAdmin(AuditedModelAdmin, admin.ModelAdmin):
         "decision",
         "distance",
         "liveness_passed",
+        "photo_review",
         "requested_at",
         "review_requested_at",
     )
-    list_filter = (AwaitingReviewFilter, "decision", "context", "method")
+    list_filter = (AwaitingReviewFilter, "decision", "photo_review", "context", "method")
     search_fields = ("enrollment__trainee__name", "enrollment__user__mobile")
     list_select_related = ("enrollment__trainee",)
     date_hierarchy = "requested_at"
@@ -92,15 +95,23 @@ class IdentityCheckAdmin(AuditedModelAdmin, admin.ModelAdmin):
                     (label, reverse("admin:learning_identitycheck_image", args=[check.pk, which]))
                     for which, label, present in (
                         ("photo", gettext("Registered photo"), bool(check.enrollment.trainee.photo)),
-                        ("first", gettext("Snapshot"), bool(check.snapshot)),
+                        (
+                            "first",
+                            gettext("Exam photo")
+                            if check.method == IdentityMethod.SMS_CODE
+                            else gettext("Snapshot"),
+                            bool(check.snapshot),
+                        ),
                         ("second", gettext("Second frame"), bool(check.snapshot_second)),
                     )
                     if present
                 ],
                 "failure_text": failure_message(check.failure) if check.failure else "",
                 "can_review": request.user.has_perm(REVIEW_PERMISSION)
-                and check.decision == IdentityDecision.FAILED
-                and check.review_requested_at is not None,
+                and (
+                    (check.decision == IdentityDecision.FAILED and check.review_requested_at is not None)
+                    or check.photo_review == PhotoReview.WAITING
+                ),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 

@@ -1,10 +1,11 @@
 """Identity-check reads (issue #23): the programme's mode, the trainee's chosen method, the check due,
 the failure streak and the staff review queue."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ..models import (
     Enrollment,
@@ -12,6 +13,7 @@ from ..models import (
     IdentityDecision,
     IdentityMethod,
     IdentityPreference,
+    PhotoReview,
     ProgrammeStudyRule,
 )
 
@@ -83,12 +85,29 @@ def identity_failure_streak(enrollment: Enrollment) -> int:
     return streak
 
 
+def identity_review_waiting_q() -> Q:
+    """The checks awaiting staff review: sent after repeated failures, or an exam photo (SMS method)."""
+    return Q(decision=IdentityDecision.FAILED, review_requested_at__isnull=False) | Q(
+        photo_review=PhotoReview.WAITING
+    )
+
+
 def identity_review_queue() -> QuerySet[IdentityCheck]:
-    """Checks sent to staff review (after repeated failures) and not decided by staff yet."""
+    """Checks awaiting staff review (:func:`identity_review_waiting_q`), oldest first."""
     return (
-        IdentityCheck.objects.filter(decision=IdentityDecision.FAILED, review_requested_at__isnull=False)
+        IdentityCheck.objects.filter(identity_review_waiting_q())
         .select_related("enrollment__trainee")
         .order_by("review_requested_at", "pk")
+    )
+
+
+def identity_exam_photo_held(enrollment_ids) -> set[int]:
+    """The rule (issue #23) holding a certificate back: the enrollments with an exam photo (SMS
+    method) staff have not approved yet. The certificate is issued once staff approve it."""
+    return set(
+        IdentityCheck.objects.filter(
+            enrollment_id__in=list(enrollment_ids), context="exam", photo_review=PhotoReview.WAITING
+        ).values_list("enrollment_id", flat=True)
     )
 
 
@@ -115,3 +134,40 @@ def identity_exam_check_passed(enrollment: Enrollment, *, now: datetime) -> Iden
 def identity_exam_cleared(enrollment: Enrollment, *, now: datetime) -> bool:
     """Whether the exam may start: the programme has no checks, or an exam check passed just now."""
     return identity_mode(enrollment) == "none" or identity_exam_check_passed(enrollment, now=now) is not None
+
+
+@dataclass(frozen=True)
+class IdentitySummary:
+    """What the enrollment page shows about identity checks."""
+
+    mode: str  # face or sms
+    method: str | None  # the method in use (None: not chosen yet)
+    changeable: bool  # the trainee may change it (face mode)
+    photo_waiting: bool  # an exam photo awaits staff review (the certificate waits)
+    rejection: IdentityCheck | None  # the exam photo rejected (the pass annulled)
+
+
+def identity_enrollment_summary(enrollment: Enrollment) -> IdentitySummary | None:
+    """The identity-check method and exam-photo state of an enrollment (``None``: no checks)."""
+    mode = identity_mode(enrollment)
+    if mode == "none":
+        return None
+    photos = list(
+        IdentityCheck.objects.filter(enrollment=enrollment, context="exam")
+        .exclude(photo_review=PhotoReview.NONE)
+        .order_by("-requested_at", "-pk")
+        .only("pk", "photo_review", "review_reason", "reviewed_at")[:1]
+    )
+    last = photos[0] if photos else None
+    rejected = (
+        last
+        if last is not None and last.photo_review == PhotoReview.REJECTED and enrollment.status != "passed"
+        else None
+    )
+    return IdentitySummary(
+        mode=mode,
+        method=identity_method(enrollment),
+        changeable=mode == "face",
+        photo_waiting=last is not None and last.photo_review == PhotoReview.WAITING,
+        rejection=rejected,
+    )

@@ -45,6 +45,7 @@ from ..models import (
     IdentityDecision,
     IdentityMethod,
     IdentityPreference,
+    PhotoReview,
     RecordStatus,
     StudyRecord,
     StudyState,
@@ -75,6 +76,16 @@ FAILURE_NOT_SAME = "not_same"
 FAILURE_STILL_IMAGE = "still_image"
 FAILURE_BAD_IMAGE = "bad_image"
 FAILURE_WRONG_CODE = "wrong_code"
+
+
+def exam_photo_rejected_message(reason: str) -> str:
+    """What the trainee is told when staff rejected the exam photo: that exam does not count (a pass
+    is annulled). One place: the personal centre and the e-mail use it (the SMS is its kind)."""
+    return _(
+        "Staff could not confirm from the photo taken at your exam that you sat it yourself (reason: "
+        "%(reason)s): that exam does not count, a pass of it is annulled. You may sit the exam again if "
+        "you have attempts left."
+    ) % {"reason": reason}
 
 
 def min_frame_difference() -> float:
@@ -267,6 +278,40 @@ def identity_snapshot_submit(
     return check
 
 
+def identity_exam_photo_submit(
+    *, check: IdentityCheck, user_id: int, photo: bytes, now: datetime | None = None
+) -> IdentityCheck:
+    """The one camera photo of a pending exam check answered by SMS code (the trainee declined face
+    comparison: nothing compares it; staff review it, :func:`identity_check_review`). Stored as a
+    private file (the check's ``snapshot``); it may be retaken until the code is confirmed."""
+    now = now or timezone.now()
+    photo_file = _snapshot_file(photo, prefix="exam-photo")
+    with transaction.atomic():
+        check = (
+            IdentityCheck.objects.select_for_update()
+            .filter(
+                pk=check.pk,
+                enrollment__user_id=user_id,
+                method=IdentityMethod.SMS_CODE,
+                context=IdentityContext.EXAM,
+            )
+            .first()
+        )
+        if check is None or check.decision != IdentityDecision.PENDING:
+            raise ValidationError(_("This identity check is closed."), code="identity_closed")
+        if identity_check_expired(check, now=now):
+            _decide(check=check, decision=IdentityDecision.MISSED, failure="", now=now)
+            raise ValidationError(
+                _("The time to answer this identity check has passed."), code="identity_late"
+            )
+        old_name = check.snapshot.name if check.snapshot else ""
+        check.snapshot.save(photo_file.name, photo_file, save=False)
+        check.save(update_fields=["snapshot"])
+        if old_name:
+            transaction.on_commit(lambda: _snapshot_files_delete([old_name]))
+    return check
+
+
 def identity_code_confirm(
     *, check: IdentityCheck, user_id: int, code: str, now: datetime | None = None
 ) -> IdentityCheck:
@@ -286,9 +331,15 @@ def identity_code_confirm(
             raise ValidationError(
                 _("The time to answer this identity check has passed."), code="identity_late"
             )
+        photo_needed = check.context == IdentityContext.EXAM
+        if photo_needed and not check.snapshot:
+            raise ValidationError(
+                _("Take the photo for the staff review first, then enter the code."), code="identity_photo"
+            )
         if hmac.compare_digest(check.code_hash, _code_hash(check.pk, str(code or "").strip())):
             check.captured_at = now
-            check.save(update_fields=["captured_at"])
+            check.photo_review = PhotoReview.WAITING if photo_needed else PhotoReview.NONE
+            check.save(update_fields=["captured_at", "photo_review"])
             _decide(check=check, decision=IdentityDecision.PASSED, failure="", now=now)
             return check
         check.code_attempts += 1
@@ -463,12 +514,19 @@ def identity_check_review(
     *, check: IdentityCheck, reviewer, approve: bool, reason: str = "", ip: str | None = None
 ) -> IdentityCheck:
     """Staff decide a case of the review queue (the snapshots beside the registered photo): approve
-    (the trainee continues: it counts as a good check) or reject (a reason is required). Audited."""
+    (the trainee continues: it counts as a good check) or reject (a reason is required). Audited.
+
+    An exam photo (SMS method, ``photo_review`` waiting): approving it lets the held certificate be
+    issued; rejecting it annuls the pass of its attempt (the exams app marks the attempt and makes the
+    enrollment active again; the trainee is told why) -- through
+    :data:`learning.signals.exam_photo_reviewed`."""
     reason = (reason or "").strip()
     if not approve and not reason:
         raise ValidationError(_("Give the reason for the rejection."), code="reason_required")
     with transaction.atomic():
         locked = IdentityCheck.objects.select_for_update().filter(pk=check.pk).first()
+        if locked.photo_review == PhotoReview.WAITING:
+            return _photo_review(check=locked, reviewer=reviewer, approve=approve, reason=reason, ip=ip)
         if locked.decision != IdentityDecision.FAILED or locked.review_requested_at is None:
             raise ValidationError(
                 _("This identity check is not waiting for review."), code="identity_not_review"
@@ -494,6 +552,47 @@ def identity_check_review(
             ip=ip,
         )
     return locked
+
+
+def _photo_review(
+    *, check: IdentityCheck, reviewer, approve: bool, reason: str, ip: str | None
+) -> IdentityCheck:
+    """The staff decision on a locked exam check's photo (inside the review's transaction)."""
+    from ..signals import exam_photo_reviewed
+
+    check.photo_review = PhotoReview.APPROVED if approve else PhotoReview.REJECTED
+    check.reviewed_by = reviewer
+    check.reviewed_at = timezone.now()
+    check.review_reason = reason
+    check.save(update_fields=["photo_review", "reviewed_by", "reviewed_at", "review_reason"])
+    audit_record(
+        actor=reviewer,
+        action="identity.check_reviewed",
+        target=check,
+        old={"photo_review": PhotoReview.WAITING.value},
+        new={"photo_review": check.photo_review},
+        reason=reason,
+        ip=ip,
+    )
+    responses = exam_photo_reviewed.send(
+        sender=IdentityCheck,
+        check_id=check.pk,
+        enrollment_id=check.enrollment_id,
+        attempt_id=check.exam_attempt_id,
+        approved=approve,
+        reason=reason,
+        actor=reviewer,
+    )
+    if not approve and any(response is True for _receiver, response in responses):
+        check_id = check.pk  # a passed attempt was annulled (exams): tell the trainee after the commit
+
+        def _notify():
+            from ..tasks import identity_exam_photo_rejected_notify as task
+
+            task.delay(check_id=check_id)
+
+        transaction.on_commit(_notify)
+    return check
 
 
 def _exam_due_key(attempt_id: int) -> str:

@@ -238,3 +238,41 @@ def identity_code_notify(*, check, code: str) -> None:
             )
         ]
     )
+
+
+def identity_exam_photo_rejected_notify(*, check_id: int) -> bool:
+    """Tell the trainee their exam pass was annulled because staff rejected the exam photo (issue
+    #23; SMS kind ``exam_pass_annulled`` and e-mail), once per check (``event_key``)."""
+    from ..models import IdentityCheck, PhotoReview
+    from .identity import exam_photo_rejected_message
+
+    check = (
+        IdentityCheck.objects.select_related(
+            "enrollment__user", "enrollment__trainee", "enrollment__programme"
+        )
+        .filter(pk=check_id, photo_review=PhotoReview.REJECTED)
+        .first()
+    )
+    if check is None:
+        return False
+    enrollment = check.enrollment
+    with translation.override(settings.LANGUAGE_CODE):
+        notices_deliver(
+            [
+                Notice(
+                    mobile=enrollment.user.mobile,
+                    email=enrollment.user.email or "",
+                    subject=_("Exam pass annulled"),
+                    body=exam_photo_rejected_message(check.review_reason),
+                    kind="exam_pass_annulled",
+                    params={
+                        "name": enrollment.trainee.name,
+                        "programme": enrollment.programme.name,
+                        "reason": check.review_reason[:20],
+                    },
+                    event_key=f"identity_check:{check.pk}:photo_rejected",
+                    about=enrollment,
+                )
+            ]
+        )
+    return True

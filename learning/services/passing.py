@@ -36,3 +36,27 @@ def enrollment_mark_passed(
             new={"status": enrollment.status, "passed_at": passed_at.isoformat()},
         )
     return enrollment
+
+
+def enrollment_pass_annul(*, enrollment: Enrollment, reason: str, actor: User | None = None) -> Enrollment:
+    """Undo the pass of an enrollment (the exam photo was rejected by staff, issue #23): active again,
+    so the trainee may sit a resit if attempts remain. Call it inside the transaction that decided
+    it; idempotent for an enrollment that is not passed."""
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.status != EnrollmentStatus.PASSED:
+            return enrollment
+        old = {"status": enrollment.status, "passed_at": enrollment.passed_at.isoformat()}
+        enrollment.status = EnrollmentStatus.ACTIVE
+        enrollment.status_changed_at = timezone.now()
+        enrollment.passed_at = None
+        enrollment.save(update_fields=["status", "status_changed_at", "passed_at"])
+        audit_record(
+            actor=actor,
+            action="enrollment.pass_annulled",
+            target=enrollment,
+            old=old,
+            new={"status": enrollment.status},
+            reason=reason,
+        )
+    return enrollment

@@ -214,6 +214,12 @@ KINDS: dict[str, MessageKind] = {
             code_template=True,
         ),
         MessageKind(
+            "exam_pass_annulled",
+            _("Exam pass annulled (exam photo rejected)"),
+            "${name}，您的${programme}考试成绩因考场照片未通过身份审核已被取消，原因：${reason}。"
+            "如有补考机会可重新参加考试。{site}/learning/",
+        ),
+        MessageKind(
             "study_deadline_reminder",
             _("Study deadline reminder"),
             "${name}，您的${programme}学习和考试将于${deadline}截止，还剩${days}天，逾期账号作废且不退费。"

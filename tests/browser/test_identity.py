@@ -107,3 +107,36 @@ def test_consent_then_a_camera_check_passes(live_server, open_page, viewport_nam
     assert check.distance < 0.6 and check.liveness_passed is True
     page.wait_for_selector("#identity-status.alert-success")
     watched.screenshot("passed")
+
+
+@pytest.mark.parametrize("viewport_name", ["phone"])
+def test_sms_exam_check_takes_a_photo_and_the_code(live_server, open_page, viewport_name, sms_outbox):
+    """The SMS alternative at the exam: one camera photo (for staff, not compared) and the code."""
+    enrollment = EnrollmentFactory()
+    enrollment.trainee.photo.save("photo.jpg", ContentFile(face_photo_bytes()), save=True)
+    ProgrammeStudyRule.objects.create(
+        programme=enrollment.programme, daily_cap_hours=Decimal(8), identity_mode="sms"
+    )
+    client = Client()
+    client.force_login(enrollment.user)
+    watched = open_page(viewport_name)
+    page = watched.page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.context.grant_permissions(["camera"], origin=live_server.url)
+    page.goto(f"{live_server.url}/learning/enrollments/{enrollment.pk}/identity/?context=exam")
+    page.wait_for_selector("#identity-photo:not([disabled])")
+    assert _wait(lambda: page.evaluate("document.getElementById('identity-video').videoWidth") > 0)
+    watched.assert_no_horizontal_scroll()
+    assert page.locator("#identity-photo").bounding_box()["height"] >= 44
+    page.click("#identity-photo")
+    page.wait_for_selector("#identity-status.alert-success")
+    check = IdentityCheck.objects.get()
+    assert check.snapshot and not check.snapshot_second
+    watched.screenshot("exam-photo")
+    page.fill("#identity-code", sms_outbox[-1].params["code"])
+    page.click("#identity-code-submit")
+    assert _wait(lambda: IdentityCheck.objects.filter(decision=IdentityDecision.PASSED).exists())
+    check.refresh_from_db()
+    assert check.photo_review == "waiting" and check.distance is None

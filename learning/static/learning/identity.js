@@ -85,21 +85,44 @@
       .catch(function (error) { show(error.message || cfg.textError, "danger"); captureBtn.disabled = false; });
   }
 
-  if (video && captureBtn) {
-    captureBtn.disabled = true;
+  function cameraStart(button) {
+    button.disabled = true;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       show(cfg.textCameraError, "danger");
-    } else {
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 640 } }, audio: false })
-        .then(function (media) {
-          stream = media;
-          video.srcObject = media;
-          return video.play();
-        })
-        .then(function () { captureBtn.disabled = false; })
-        .catch(function () { show(cfg.textCameraError, "danger"); });
+      return;
     }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 640 } }, audio: false })
+      .then(function (media) {
+        stream = media;
+        video.srcObject = media;
+        return video.play();
+      })
+      .then(function () { button.disabled = false; })
+      .catch(function () { show(cfg.textCameraError, "danger"); });
+  }
+
+  if (video && captureBtn) {
+    cameraStart(captureBtn);
     captureBtn.addEventListener("click", capture);
+  }
+
+  /* ---- the exam photo of an SMS-code check (one frame, reviewed by staff, not compared) ---- */
+  var photoBtn = document.getElementById("identity-photo");
+  if (video && photoBtn) {
+    cameraStart(photoBtn);
+    photoBtn.addEventListener("click", function () {
+      photoBtn.disabled = true;
+      (check ? Promise.resolve(check) : start())
+        .then(function () {
+          return window.portal.postJSON(urlFor(cfg.captureUrl, check.id), { first: grab() });
+        })
+        .then(function (result) {
+          if (!result.body.ok) { throw new Error(result.body.message || cfg.textError); }
+          show(photoBtn.dataset.textPhotoDone, "success");
+          photoBtn.disabled = false;
+        })
+        .catch(function (error) { show(error.message || cfg.textError, "danger"); photoBtn.disabled = false; });
+    });
   }
 
   /* ---- SMS code ---- */
