@@ -17,7 +17,12 @@ def test_trainee_list_fits_1366_px_without_horizontal_scroll(live_server, open_p
     application = ApplicationFactory(unit_name="广州市越秀区示例机电设备安装工程有限责任公司第二分公司")
     for status in (TraineeStatus.SUBMITTED, TraineeStatus.RETURNED, TraineeStatus.APPROVED):
         CompleteTraineeFactory(application=application, status=status, name="欧阳示例")
-    TraineeFactory(application=application, certificate_type="safety_manager", training_category="refresher")
+    TraineeFactory(
+        application=application,
+        certificate_type="safety_manager",
+        training_category="refresher",
+        name="司马示例",
+    )
     reviewer = StaffFactory(role="reviewer")
 
     watched = open_page("desktop")
@@ -27,8 +32,8 @@ def test_trainee_list_fits_1366_px_without_horizontal_scroll(live_server, open_p
     panel = page.locator("#todo-panel")
     assert panel.is_visible()
     panel.locator("[data-todo=trainees_review] a").click()
-    page.wait_for_load_state()
-    assert "status__exact=submitted" in page.url
+    # Wait for the navigation itself (a load-state wait can return for the index still shown).
+    page.wait_for_url("**/admin/registration/trainee/**status__exact=submitted**")
     watched.screenshot("trainees-awaiting-review")
 
     page.goto(live_server.url + "/admin/registration/trainee/?_all=1")
