@@ -121,11 +121,9 @@ def login(request):
     return _private(render(request, "registration/units/login.html", context))
 
 
-@never_cache
-@sensitive_post_parameters("code")
-@require_http_methods(["GET", "POST"])
-def login_confirm(request):
-    """Step 2: the code from the SMS."""
+def _code_confirm(request, *, purpose: str, confirm, on_success):
+    """The SMS code step of the log-in and of the link recovery: the same form, limits and page;
+    ``confirm(mobile=, code=, ip=)`` is the service, ``on_success(result)`` the response."""
     form = UnitCodeForm(request.POST or None, initial={"mobile": request.session.get(SESSION_MOBILE, "")})
     if request.method == "POST" and form.is_valid():
         mobile = form.cleaned_data["mobile"]
@@ -133,17 +131,30 @@ def login_confirm(request):
         if refused is not None:
             return _rate_limited(request, seconds=refused)
         try:
-            contacts = units.unit_login_code_confirm(
-                mobile=mobile, code=form.cleaned_data["code"], ip=client_ip(request)
-            )
+            result = confirm(mobile=mobile, code=form.cleaned_data["code"], ip=client_ip(request))
         except ValidationError as exc:
             login_failure_record(username=mobile)
             form_errors_apply(form, exc)
         else:
-            _login(request, contacts)
-            return redirect(safe_next(request, reverse("registration:unit_home")))
-    context = {"form": form, "next": safe_next(request, ""), "purpose": "login"}
+            return on_success(result)
+    next_url = safe_next(request, "") if purpose == "login" else ""
+    context = {"form": form, "next": next_url, "purpose": purpose}
     return _private(render(request, "registration/units/code_confirm.html", context))
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def login_confirm(request):
+    """Step 2: the code from the SMS."""
+
+    def logged_in(contacts):
+        _login(request, contacts)
+        return redirect(safe_next(request, reverse("registration:unit_home")))
+
+    return _code_confirm(
+        request, purpose="login", confirm=units.unit_login_code_confirm, on_success=logged_in
+    )
 
 
 @require_POST
@@ -207,25 +218,14 @@ def recover(request):
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
 def recover_confirm(request):
-    form = UnitCodeForm(request.POST or None, initial={"mobile": request.session.get(SESSION_MOBILE, "")})
-    if request.method == "POST" and form.is_valid():
-        mobile = form.cleaned_data["mobile"]
-        refused = _code_check_refused(request, mobile)
-        if refused is not None:
-            return _rate_limited(request, seconds=refused)
-        try:
-            contact = units.unit_recover_code_confirm(
-                mobile=mobile, code=form.cleaned_data["code"], ip=client_ip(request)
-            )
-        except ValidationError as exc:
-            login_failure_record(username=mobile)
-            form_errors_apply(form, exc)
-        else:
-            _login(request, [contact])
-            messages.success(request, _("Here are all of your unit's applications with their links."))
-            return redirect("registration:unit_home")
-    context = {"form": form, "next": "", "purpose": "recover"}
-    return _private(render(request, "registration/units/code_confirm.html", context))
+    def recovered(contact):
+        _login(request, [contact])
+        messages.success(request, _("Here are all of your unit's applications with their links."))
+        return redirect("registration:unit_home")
+
+    return _code_confirm(
+        request, purpose="recover", confirm=units.unit_recover_code_confirm, on_success=recovered
+    )
 
 
 # --- Claim an application from its private page --------------------------------------------------
